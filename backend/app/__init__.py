@@ -1,0 +1,1 @@
+"""Example service tested with pgstack: organizations and their customers."""

@@ -1,0 +1,49 @@
+"""Alembic environment: the URL comes from sqlalchemy.url (set by pgstack) or DATABASE_URL."""
+
+from __future__ import annotations
+
+import os
+from logging.config import fileConfig
+
+from alembic import context
+from sqlalchemy import create_engine, pool
+from sqlalchemy.engine import make_url
+
+from app.models import Base
+
+config = context.config
+# pgstack runs migrations inside pytest: leave pytest's logging alone there.
+if config.config_file_name is not None and not config.attributes.get("pgstack"):
+    fileConfig(config.config_file_name)
+
+target_metadata = Base.metadata
+
+
+def database_url() -> str:
+    url = config.get_main_option("sqlalchemy.url") or os.environ.get("DATABASE_URL")
+    if not url:
+        raise RuntimeError("Set DATABASE_URL (or sqlalchemy.url) to the database to migrate.")
+    return make_url(url).set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+
+
+def run_migrations_offline() -> None:
+    context.configure(url=database_url(), target_metadata=target_metadata, literal_binds=True)
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def run_migrations_online() -> None:
+    engine = create_engine(database_url(), poolclass=pool.NullPool)
+    try:
+        with engine.connect() as connection:
+            context.configure(connection=connection, target_metadata=target_metadata)
+            with context.begin_transaction():
+                context.run_migrations()
+    finally:
+        engine.dispose()
+
+
+if context.is_offline_mode():
+    run_migrations_offline()
+else:
+    run_migrations_online()

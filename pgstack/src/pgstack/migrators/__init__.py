@@ -1,0 +1,48 @@
+"""Migrators turn an empty database into the project's schema for the template.
+
+A migrator has two jobs (the pgtestdb shape): say which files shape the schema
+(``inputs``, hashed into the template's name) and ``migrate`` a database at a URL.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Protocol
+
+from pgstack.settings import Settings
+
+
+class Migrator(Protocol):
+    name: str
+
+    def inputs(self) -> list[Path]:
+        """Files and folders whose content decides the resulting schema."""
+
+    def check(self) -> None:
+        """Fail fast, before any database work, on a broken migration setup."""
+
+    def migrate(self, url: str) -> None:
+        """Bring the (empty) database at ``url`` to the latest schema."""
+
+
+class NoMigrator:
+    """For projects whose schema comes only from init SQL files (or is empty)."""
+
+    name = "none"
+
+    def inputs(self) -> list[Path]:
+        return []
+
+    def check(self) -> None:
+        return None
+
+    def migrate(self, url: str) -> None:
+        return None
+
+
+def migrator_for(settings: Settings) -> Migrator:
+    if settings.migrator == "alembic":
+        from pgstack.migrators.alembic import AlembicMigrator
+
+        return AlembicMigrator.from_settings(settings)
+    return NoMigrator()

@@ -1,0 +1,117 @@
+"""Alembic: ``upgrade heads`` in-process, with failures traced back to the revision."""
+
+from __future__ import annotations
+
+import os
+import traceback
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from pgstack import urls
+from pgstack.errors import ConfigError, MigrationFailed
+from pgstack.settings import Settings
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+
+@dataclass
+class AlembicMigrator:
+    config_path: Path
+    url_env: str = "DATABASE_URL"
+    name: str = "alembic"
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> AlembicMigrator:
+        path = settings.path(settings.alembic_config)
+        if path is None or not path.is_file():
+            raise ConfigError(
+                f"Alembic config not found at {path}. Set [tool.pgstack] alembic_config "
+                "(relative to the pyproject.toml) or PGSTACK_ALEMBIC_CONFIG to your "
+                "alembic.ini, or set migrator = \"none\" if the project has no migrations."
+            )
+        return cls(config_path=path, url_env=settings.database_url_env)
+
+    def _config(self, url: str | None = None) -> Config:
+        from alembic.config import Config
+
+        config = Config(str(self.config_path))
+        config.attributes["pgstack"] = True
+        if url is not None:
+            # ConfigParser interpolation: a literal % in a password must be doubled.
+            config.set_main_option("sqlalchemy.url", urls.sqlalchemy_url(url).replace("%", "%%"))
+        return config
+
+    def _scripts(self) -> ScriptDirectory:
+        from alembic.script import ScriptDirectory
+
+        try:
+            return ScriptDirectory.from_config(self._config())
+        except Exception as exc:
+            raise ConfigError(
+                f"Alembic could not read its scripts from {self.config_path}: {exc}. "
+                "Check script_location in that file."
+            ) from exc
+
+    def inputs(self) -> list[Path]:
+        return [self.config_path, Path(self._scripts().dir)]
+
+    def check(self) -> None:
+        heads = self._scripts().get_heads()
+        if len(heads) > 1:
+            raise MigrationFailed(
+                f"Alembic has {len(heads)} heads ({', '.join(sorted(heads))}) in "
+                f"{self._scripts().dir}: two branches of migrations were merged without a "
+                "merge revision. Fix: `alembic merge heads -m \"merge\"` (then review it)."
+            )
+
+    def migrate(self, url: str) -> None:
+        from alembic import command
+
+        config = self._config(url)
+        try:
+            with _env_var(self.url_env, urls.libpq_url(url)):
+                command.upgrade(config, "heads")
+        except Exception as exc:
+            revision = self._failing_revision(exc)
+            where = f"revision {revision}" if revision else "an Alembic migration"
+            raise MigrationFailed(
+                f"{where} failed while building the test template {urls.describe(url)}: "
+                f"{type(exc).__name__}: {' '.join(str(exc).split())}\n"
+                "No template was kept. Fix the migration and run again "
+                "(`alembic upgrade head` against a scratch database shows the same error)."
+            ) from exc
+
+    def _failing_revision(self, exc: BaseException) -> str | None:
+        """The revision whose file appears last in the traceback (the one that raised)."""
+        scripts = self._scripts()
+        by_path = {
+            os.path.realpath(script.path): script
+            for script in scripts.walk_revisions()
+            if script.path is not None
+        }
+        found = None
+        for frame in traceback.extract_tb(exc.__traceback__):
+            script = by_path.get(os.path.realpath(frame.filename))
+            if script is not None:
+                found = f"{script.revision} ({Path(script.path).name}, line {frame.lineno})"
+        return found
+
+
+@contextmanager
+def _env_var(name: str, value: str) -> Iterator[None]:
+    """env.py files often read the URL from the environment: point it at the template."""
+    old = os.environ.get(name)
+    os.environ[name] = value
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = old

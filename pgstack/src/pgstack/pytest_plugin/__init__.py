@@ -1,0 +1,37 @@
+"""pgstack's pytest plugin: hooks (controller vs worker) and fixtures. The only place that
+imports pytest."""
+
+from pgstack.pytest_plugin.fixtures import (
+    FreshDatabase,
+    database_url,
+    db_connection,
+    db_engine,
+    db_session,
+    fresh_database,
+    pgstack_worker,
+    redis_client,
+    redis_url,
+)
+from pgstack.pytest_plugin.fixtures import _pgstack_psycopg  # noqa: F401
+from pgstack.pytest_plugin.hooks import (
+    pytest_addoption,
+    pytest_load_initial_conftests,
+    pytest_report_header,
+    pytest_runtest_makereport,
+)
+
+__all__ = [
+    "FreshDatabase",
+    "database_url",
+    "db_connection",
+    "db_engine",
+    "db_session",
+    "fresh_database",
+    "pgstack_worker",
+    "pytest_addoption",
+    "pytest_load_initial_conftests",
+    "pytest_report_header",
+    "pytest_runtest_makereport",
+    "redis_client",
+    "redis_url",
+]

@@ -1,0 +1,158 @@
+"""The fixtures; each layer can be overridden on its own in a project's conftest.py.
+
+pgstack_worker → database_url → db_engine → db_session
+                              → db_connection
+              → fresh_database
+              → redis_url → redis_client
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import psycopg
+import pytest
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from pgstack import isolation, urls
+from pgstack.pytest_plugin.hooks import FRESH_KEY, STATE_KEY
+from pgstack.stack import Worker
+
+
+def _not_enabled(request: pytest.FixtureRequest, reason: str) -> None:
+    pytest.fail(
+        f"Database access needs pgstack, which is off for this run: {reason}. "
+        "Add a [tool.pgstack] table to the project's pyproject.toml (see pgstack's README).",
+        pytrace=False,
+    )
+
+
+@pytest.fixture(scope="session")
+def pgstack_worker(request: pytest.FixtureRequest) -> Worker:
+    """This process's databases (its clone of the template and its Redis database)."""
+    state = request.config.stash.get(STATE_KEY, None)
+    if state is None or not state.enabled or state.worker is None:
+        _not_enabled(request, state.reason if state is not None else "plugin not loaded")
+    return state.worker  # type: ignore[union-attr,return-value]
+
+
+@pytest.fixture(scope="session")
+def database_url(pgstack_worker: Worker) -> str:
+    """``postgresql://`` URL of this worker's own migrated database."""
+    return pgstack_worker.url
+
+
+@pytest.fixture(scope="session")
+def db_engine(pgstack_worker: Worker) -> Iterator[Engine]:
+    """SQLAlchemy engine on the worker database, connecting as the app role if one is set."""
+    engine = isolation.make_engine(pgstack_worker.url, app_role=pgstack_worker.plan.app_role)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def db_session(db_engine: Engine) -> Iterator[Session]:
+    """A Session in a transaction rolled back after the test; commit() inside is a SAVEPOINT."""
+    with isolation.rollback_session(db_engine) as session:
+        yield session
+
+
+@pytest.fixture(scope="session")
+def _pgstack_psycopg(pgstack_worker: Worker) -> Iterator[list[psycopg.Connection]]:
+    conn = isolation.connect(pgstack_worker.url, app_role=pgstack_worker.plan.app_role)
+    conn.autocommit = True
+    holder = [conn]
+    yield holder
+    holder[0].close()
+
+
+@pytest.fixture
+def db_connection(
+    _pgstack_psycopg: list[psycopg.Connection], pgstack_worker: Worker
+) -> Iterator[psycopg.Connection]:
+    """A psycopg connection inside a transaction that is rolled back after the test."""
+    if _pgstack_psycopg[0].closed or _pgstack_psycopg[0].broken:
+        conn = isolation.connect(pgstack_worker.url, app_role=pgstack_worker.plan.app_role)
+        conn.autocommit = True
+        _pgstack_psycopg[0] = conn
+    with isolation.rollback_transaction(_pgstack_psycopg[0]) as conn:
+        yield conn
+
+
+@dataclass
+class FreshDatabase:
+    """A database of its own for one test (commits and many connections welcome)."""
+
+    name: str
+    url: str
+    _worker: Worker = field(repr=False)
+    _engines: list[Engine] = field(default_factory=list, repr=False)
+    kept: bool = False
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        return urls.sqlalchemy_url(self.url)
+
+    def engine(self, **kwargs: Any) -> Engine:
+        """An engine on this database (app role applied); disposed after the test."""
+        engine = isolation.make_engine(
+            self.url, app_role=self._worker.plan.app_role, **kwargs
+        )
+        self._engines.append(engine)
+        return engine
+
+    def keep(self) -> str | None:
+        if not self._worker.plan.keep_failed or self.kept:
+            return None
+        self._worker.keep(self.name)
+        self.kept = True
+        note = f"The test failed; its database {self.name} was kept: {self.url}"
+        if self._worker.plan.embedded:
+            note += (
+                "\n(The embedded server stops when the run ends. To inspect kept databases, "
+                "run against a persistent server: set DATABASE_URL, e.g. after `make up`.)"
+            )
+        return note
+
+    def close(self) -> None:
+        for engine in self._engines:
+            engine.dispose()
+        if not self.kept:
+            self._worker.drop(self.name)
+
+
+@pytest.fixture
+def fresh_database(request: pytest.FixtureRequest, pgstack_worker: Worker) -> Iterator[FreshDatabase]:
+    """A new clone of the template for this test; dropped after, kept if the test fails."""
+    name, url = pgstack_worker.new_fresh()
+    fresh = FreshDatabase(name, url, pgstack_worker)
+    request.node.stash[FRESH_KEY] = fresh
+    try:
+        yield fresh
+    finally:
+        del request.node.stash[FRESH_KEY]
+        fresh.close()
+
+
+@pytest.fixture(scope="session")
+def redis_url(pgstack_worker: Worker) -> str:
+    """URL of this worker's own Redis logical database."""
+    if pgstack_worker.redis_url is None:
+        pytest.fail("Redis is off for this run ([tool.pgstack] redis = false).", pytrace=False)
+    return pgstack_worker.redis_url  # type: ignore[return-value]
+
+
+@pytest.fixture
+def redis_client(redis_url: str) -> Iterator[Any]:
+    """A redis-py client on the worker's database, flushed after the test."""
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    try:
+        yield client
+    finally:
+        client.flushdb()
+        client.close()

@@ -1,0 +1,202 @@
+"""pytest hooks: start the stack in the controller, give each worker its database.
+
+Everything happens in ``pytest_load_initial_conftests`` so that a worker's coordinates are
+in the environment *before* the project's conftest.py is imported (settings objects that
+read DATABASE_URL at import time see their own database). Servers are started by the
+controller (the xdist master, or the only process) and stopped at its exit; workers only
+clone. Plain values reach workers through the inherited environment.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from pgstack import urls
+from pgstack.errors import PgstackError
+from pgstack.settings import Settings, load_settings, read_pyproject_table
+from pgstack.stack import PLAN_ENV, RunPlan, Stack, Worker, open_worker, start_stack
+
+ENABLE_ENV = "PGSTACK_ENABLE"
+
+
+@dataclass
+class PluginState:
+    """What the fixtures need; lives in ``config.stash``."""
+
+    enabled: bool
+    reason: str = ""
+    settings: Settings | None = None
+    stack: Stack | None = None  # only in the process that owns the servers
+    worker: Worker | None = None  # in every process that runs tests
+    plan: RunPlan | None = None
+    saved_env: dict[str, str | None] = field(default_factory=dict)
+
+
+STATE_KEY = pytest.StashKey[PluginState]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("pgstack", "pgstack: real PostgreSQL and Redis per test run")
+    group.addoption(
+        "--no-pgstack",
+        action="store_true",
+        default=False,
+        help="Do not start servers or create databases for this run.",
+    )
+
+
+def _project_dir(config: pytest.Config) -> Path:
+    inipath = config.inipath
+    return inipath.parent if inipath is not None else config.rootpath
+
+
+def _xdist_controller(config: pytest.Config) -> bool:
+    """True when this process will spawn xdist workers (and so runs no tests itself)."""
+    ns = config.known_args_namespace
+    workers = getattr(ns, "numprocesses", None)
+    return bool(workers) and getattr(ns, "dist", "load") != "no"
+
+
+def _load_env_file(settings: Settings) -> None:
+    path = settings.path(settings.env_file)
+    if path is None:
+        return
+    if not path.is_file():
+        raise PgstackError(
+            f"env_file {path} (from [tool.pgstack] env_file or PGSTACK_ENV_FILE) not found."
+        )
+    from dotenv import load_dotenv
+
+    load_dotenv(path, override=False)
+
+
+def _export(state: PluginState, name: str, value: str) -> None:
+    state.saved_env.setdefault(name, os.environ.get(name))
+    os.environ[name] = value
+
+
+def _restore_env(state: PluginState) -> None:
+    for name, value in state.saved_env.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+    state.saved_env.clear()
+
+
+def _worker_plan() -> RunPlan | None:
+    """The plan of our xdist controller, if this process is one of its workers.
+
+    The parent-pid check ignores a plan inherited from an unrelated outer pytest run.
+    """
+    text = os.environ.get(PLAN_ENV)
+    if not text or not os.environ.get("PYTEST_XDIST_WORKER"):
+        return None
+    plan = RunPlan.from_json(text)
+    return plan if plan.controller_pid == os.getppid() else None
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_load_initial_conftests(early_config: pytest.Config) -> None:
+    config = early_config
+    if config.known_args_namespace.no_pgstack:
+        config.stash[STATE_KEY] = PluginState(False, "disabled with --no-pgstack")
+        return
+    project_dir = _project_dir(config)
+    configured = read_pyproject_table(project_dir / "pyproject.toml") is not None
+    if not configured and os.environ.get(ENABLE_ENV, "") not in {"1", "true", "yes"}:
+        config.stash[STATE_KEY] = PluginState(
+            False,
+            f"no [tool.pgstack] table in {project_dir / 'pyproject.toml'} "
+            f"(add one, or set {ENABLE_ENV}=1)",
+        )
+        return
+    try:
+        _start(config, project_dir)
+    except PgstackError as exc:
+        raise pytest.UsageError(f"pgstack: {exc}") from exc
+
+
+def _start(config: pytest.Config, project_dir: Path) -> None:
+    settings = load_settings(project_dir)
+    _load_env_file(settings)
+    state = PluginState(True, settings=settings)
+    config.stash[STATE_KEY] = state
+    config.add_cleanup(lambda: _shutdown(state))
+    atexit.register(_shutdown, state)  # also when pytest stops before configure
+
+    plan = _worker_plan()
+    if plan is None:
+        os.environ.pop(PLAN_ENV, None)
+        state.stack = start_stack(settings)
+        plan = state.stack.plan
+        _export(state, PLAN_ENV, plan.to_json())
+        if _xdist_controller(config):
+            state.plan = plan
+            return
+        worker_id = "main"
+    else:
+        worker_id = os.environ["PYTEST_XDIST_WORKER"]
+    state.plan = plan
+    state.worker = open_worker(plan, worker_id)
+    _export(state, plan.database_url_env, state.worker.url)
+    if state.worker.redis_url is not None:
+        _export(state, plan.redis_url_env, state.worker.redis_url)
+
+
+def _shutdown(state: PluginState) -> None:
+    try:
+        if state.worker is not None:
+            worker, state.worker = state.worker, None
+            worker.close()
+    finally:
+        try:
+            if state.stack is not None:
+                stack, state.stack = state.stack, None
+                stack.close()
+        finally:
+            _restore_env(state)
+
+
+def pytest_report_header(config: pytest.Config) -> list[str] | None:
+    state = config.stash.get(STATE_KEY, None)
+    if state is None or not state.enabled:
+        return [f"pgstack: off ({state.reason})"] if state is not None else None
+    plan = state.plan
+    stack = state.stack
+    if plan is None or stack is None:
+        return None
+    where = "embedded" if plan.embedded else "external"
+    t = stack.timings
+    lines = [
+        f"pgstack: run {plan.run_id}, {where} PostgreSQL {urls.describe(plan.admin_url)}, "
+        f"template {plan.template} ({'built' if stack.template_built else 'reused'})",
+        f"pgstack: ready in {t.get('template', 0):.2f} s (postgres {t.get('postgres', 0):.2f} s, "
+        f"redis {t.get('redis', 0) - t.get('postgres', 0):.2f} s, "
+        f"template {t.get('template', 0) - t.get('redis', 0):.2f} s)",
+    ]
+    if plan.redis_url is not None:
+        lines.append(f"pgstack: Redis {plan.redis_url}")
+    if stack.collected:
+        lines.append(f"pgstack: dropped leftovers of dead runs: {', '.join(stack.collected)}")
+    return lines
+
+
+FRESH_KEY = pytest.StashKey[object]()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  # type: ignore[no-untyped-def]
+    """Keep a failed test's fresh database and print how to reach it."""
+    report = yield
+    fresh = item.stash.get(FRESH_KEY, None)
+    if fresh is not None and report.failed and report.when in {"call", "setup"}:
+        note = fresh.keep()  # type: ignore[attr-defined]
+        if note:
+            report.sections.append(("pgstack: kept database", note))
+    return report

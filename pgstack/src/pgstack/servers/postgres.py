@@ -1,0 +1,215 @@
+"""A throwaway PostgreSQL cluster on tmpfs: initdb, start, wait for a real query, stop, delete.
+
+The cluster uses the project's test settings file (the same one the compose ``db`` service
+mounts) and listens on 127.0.0.1 on a free port. As root it runs as an unprivileged
+account. If the process that started it dies, the server stops with it, and the next
+start sweeps the folder it left behind.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from subprocess import Popen
+
+from pgstack.errors import ServerStartFailed
+from pgstack.servers import process
+from pgstack.servers.binaries import find_postgres_bin, reachable_bin, unprivileged_account
+from pgstack.servers.process import RunAs
+from pgstack.wait import wait_until
+
+SUPERUSER = "postgres"
+DIR_PREFIX = "pgstack-pg-"
+OWNER_FILE = "pgstack.owner"
+_PORT_ATTEMPTS = 4
+
+
+@dataclass
+class EmbeddedPostgres:
+    """A running embedded cluster; ``url`` points at its ``postgres`` database."""
+
+    bin_dir: Path
+    data_dir: Path
+    port: int
+    process: Popen[bytes]
+    run_as: RunAs | None = None
+    _stopped: bool = field(default=False, repr=False)
+
+    @property
+    def url(self) -> str:
+        return f"postgresql://{SUPERUSER}@127.0.0.1:{self.port}/postgres"
+
+    @property
+    def log_path(self) -> Path:
+        return self.data_dir / "server.log"
+
+    def stop(self) -> None:
+        """Fast shutdown, then delete the data folder: nothing is left behind."""
+        if self._stopped:
+            return
+        self._stopped = True
+        process.stop(self.process)
+        shutil.rmtree(self.data_dir, ignore_errors=True)
+
+
+def start_postgres(
+    *,
+    tmp_dir: Path,
+    pg_bin: Path | None = None,
+    conf_file: Path | None = None,
+    timeout: float = 30.0,
+) -> EmbeddedPostgres:
+    """initdb a new cluster under ``tmp_dir`` and start it; raises with the server's log."""
+    sweep_stale(tmp_dir)
+    run_as = unprivileged_account()
+    bin_dir = reachable_bin(find_postgres_bin(pg_bin), run_as, Path(tempfile.gettempdir()))
+    data_dir = Path(tempfile.mkdtemp(prefix=DIR_PREFIX, dir=tmp_dir))
+    (data_dir / OWNER_FILE).write_text(str(os.getpid()))
+    pgdata = data_dir / "data"
+    try:
+        pgdata.mkdir(mode=0o700)
+        if run_as is not None:
+            for path in (data_dir, pgdata):
+                os.chown(path, run_as.uid, run_as.gid)
+        _initdb(bin_dir, pgdata, run_as)
+        if conf_file is not None:
+            _append_settings(pgdata, conf_file)
+        return _start_on_free_port(bin_dir, data_dir, pgdata, run_as, timeout)
+    except BaseException:
+        shutil.rmtree(data_dir, ignore_errors=True)
+        raise
+
+
+def _initdb(bin_dir: Path, pgdata: Path, run_as: RunAs | None) -> None:
+    result = process.run_tool(
+        [
+            bin_dir / "initdb",
+            "-D",
+            pgdata,
+            "-U",
+            SUPERUSER,
+            "--auth=trust",
+            "--encoding=UTF8",
+            "--locale=C",
+            "--no-sync",
+            "--no-instructions",
+        ],
+        what="initdb",
+        run_as=run_as,
+        env=_clean_env(),
+    )
+    if result.returncode != 0:
+        who = f" as user {run_as.name!r}" if run_as else ""
+        raise ServerStartFailed(
+            f"initdb{who} failed in {pgdata} (binaries: {bin_dir}), exit {result.returncode}:\n"
+            f"{(result.stderr or result.stdout).strip()}\n"
+            "Check that the folder is writable and the binaries match this machine, or set "
+            "PGSTACK_PG_BIN to another PostgreSQL installation."
+        )
+
+
+def _append_settings(pgdata: Path, conf_file: Path) -> None:
+    """Copy the shared test settings into the cluster's config (a copy: the unprivileged
+    account may not be able to read the project folder)."""
+    try:
+        text = conf_file.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ServerStartFailed(
+            f"Cannot read the PostgreSQL test settings file {conf_file}: {exc}. "
+            "Fix [tool.pgstack] postgres_conf (or PGSTACK_POSTGRES_CONF)."
+        ) from exc
+    with open(pgdata / "postgresql.conf", "a", encoding="utf-8") as conf:
+        conf.write(f"\n# --- appended by pgstack from {conf_file} ---\n{text}\n")
+
+
+def _start_on_free_port(
+    bin_dir: Path, data_dir: Path, pgdata: Path, run_as: RunAs | None, timeout: float
+) -> EmbeddedPostgres:
+    last: ServerStartFailed | None = None
+    for _ in range(_PORT_ATTEMPTS):
+        port = process.free_port()
+        proc = process.spawn(
+            [
+                bin_dir / "postgres",
+                "-D",
+                pgdata,
+                "-p",
+                str(port),
+                "-c",
+                "listen_addresses=127.0.0.1",
+                "-c",
+                f"unix_socket_directories={data_dir}",
+                "-c",
+                "logging_collector=off",
+            ],
+            log_path=data_dir / "server.log",
+            run_as=run_as,
+            env=_clean_env(),
+        )
+        server = EmbeddedPostgres(bin_dir, data_dir, port, proc, run_as)
+        try:
+            wait_for_postgres(
+                server.url,
+                timeout=timeout,
+                what=f"Embedded PostgreSQL at 127.0.0.1:{port} (data {pgdata})",
+                fix="See the server log above; set PGSTACK_PG_BIN to try other binaries.",
+                give_up=lambda: process.exit_reason(proc, server.log_path),
+            )
+            return server
+        except Exception as exc:
+            process.stop(proc)
+            log = process.tail(server.log_path)
+            if "already in use" in log:
+                last = ServerStartFailed(f"port {port} was taken: {log}")
+                (data_dir / "server.log").unlink(missing_ok=True)
+                continue
+            raise ServerStartFailed(str(exc)) from exc
+    raise ServerStartFailed(
+        f"Embedded PostgreSQL could not bind a free port in {_PORT_ATTEMPTS} attempts: {last}"
+    )
+
+
+def wait_for_postgres(url: str, *, timeout: float, what: str, fix: str, give_up=None) -> None:
+    """Wait until ``SELECT 1`` succeeds on ``url``."""
+    import psycopg
+
+    def probe() -> None:
+        with psycopg.connect(url, connect_timeout=max(1, int(timeout))) as conn:
+            conn.execute("SELECT 1")
+
+    wait_until(probe, timeout=timeout, what=what, fix=fix, give_up=give_up)
+
+
+def _clean_env() -> dict[str, str]:
+    """The server must not inherit PG* variables meant for clients (PGDATA, PGPORT, …)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
+    env["LC_ALL"] = "C"
+    return env
+
+
+def sweep_stale(tmp_dir: Path) -> list[Path]:
+    """Delete cluster folders whose owning process is gone (a run killed with -9)."""
+    removed: list[Path] = []
+    if not tmp_dir.is_dir():
+        return removed
+    for folder in tmp_dir.glob(DIR_PREFIX + "*"):
+        owner = folder / OWNER_FILE
+        try:
+            pid = int(owner.read_text().strip())
+        except (OSError, ValueError):
+            continue  # not one of ours, or still being created
+        if process.pid_alive(pid):
+            continue
+        postmaster = folder / "data" / "postmaster.pid"
+        try:
+            server_pid = int(postmaster.read_text().splitlines()[0])
+        except (OSError, ValueError, IndexError):
+            server_pid = None
+        if server_pid is not None and process.pid_alive(server_pid):
+            continue  # still shutting down; the next run will take it
+        shutil.rmtree(folder, ignore_errors=True)
+        removed.append(folder)
+    return removed

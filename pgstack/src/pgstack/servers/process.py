@@ -1,0 +1,123 @@
+"""Child server processes that die with us and leave their output where errors can quote it."""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    """Ask Linux to stop the server when the process that started it dies (even by kill -9)."""
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGINT)
+
+
+@dataclass
+class RunAs:
+    """The unprivileged account a server runs as when we are root (None: ourselves)."""
+
+    name: str
+    uid: int
+    gid: int
+
+
+def spawn(
+    argv: Sequence[str | os.PathLike[str]],
+    *,
+    log_path: Path,
+    run_as: RunAs | None = None,
+    env: dict[str, str] | None = None,
+) -> subprocess.Popen[bytes]:
+    """Start a long-running server with stdout+stderr going to ``log_path``."""
+    with open(log_path, "ab") as log:
+        kwargs: dict[str, object] = {}
+        if run_as is not None:
+            kwargs.update(user=run_as.uid, group=run_as.gid, extra_groups=[])
+        return subprocess.Popen(  # noqa: S603 - argv is built by us, never a shell string
+            [str(part) for part in argv],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            preexec_fn=_die_with_parent,  # noqa: PLW1509 - needed for PR_SET_PDEATHSIG
+            env=env,
+            **kwargs,  # type: ignore[arg-type]
+        )
+
+
+def run_tool(
+    argv: Sequence[str | os.PathLike[str]],
+    *,
+    what: str,
+    run_as: RunAs | None = None,
+    env: dict[str, str] | None = None,
+    timeout: float = 120.0,
+) -> subprocess.CompletedProcess[str]:
+    """Run a short tool (initdb, …); return the result, the caller decides what failure means."""
+    kwargs: dict[str, object] = {}
+    if run_as is not None:
+        kwargs.update(user=run_as.uid, group=run_as.gid, extra_groups=[])
+    return subprocess.run(  # noqa: S603
+        [str(part) for part in argv],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+        check=False,
+        **kwargs,  # type: ignore[arg-type]
+    )
+
+
+def stop(process: subprocess.Popen[bytes], *, sig: int = signal.SIGINT, timeout: float = 15.0) -> None:
+    """Ask the server to shut down; kill it if it does not within ``timeout``."""
+    if process.poll() is not None:
+        return
+    process.send_signal(sig)
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=timeout)
+
+
+def exit_reason(process: subprocess.Popen[bytes], log_path: Path) -> str | None:
+    """None while the process runs; once it exited, its code and the end of its log."""
+    code = process.poll()
+    if code is None:
+        return None
+    return f"the server process exited with code {code}; its log ends with:\n{tail(log_path)}"
+
+
+def tail(path: Path, lines: int = 15) -> str:
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return "  (no log)"
+    return "\n".join("  | " + line for line in text.splitlines()[-lines:])
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A port free right now; the caller retries if someone takes it before the server binds."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -1,0 +1,175 @@
+"""One frozen Settings object, filled by one function with a documented precedence.
+
+Precedence, highest first: explicit overrides (pytest/CLI options) > ``PGSTACK_*``
+environment variables > the ``[tool.pgstack]`` table of the project's pyproject.toml >
+defaults. Paths in pyproject are relative to the folder holding that pyproject.toml.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from pgstack.errors import ConfigError
+
+ENV_PREFIX = "PGSTACK_"
+
+
+def _parse_bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in {"1", "true", "yes", "on"}:
+        return True
+    if text in {"0", "false", "no", "off", ""}:
+        return False
+    raise ValueError(f"expected true/false, got {value!r}")
+
+
+def _parse_str(value: Any) -> str | None:
+    text = str(value).strip()
+    return text if text else None
+
+
+def _parse_paths(value: Any) -> tuple[str, ...]:
+    if isinstance(value, list | tuple):
+        return tuple(str(item) for item in value)
+    return tuple(part for part in str(value).split(os.pathsep) if part)
+
+
+def _default_tmp_dir() -> str:
+    """tmpfs when the machine has one: a throwaway cluster never needs to touch a disk."""
+    shm = Path("/dev/shm")
+    if shm.is_dir() and os.access(shm, os.W_OK):
+        return str(shm)
+    return tempfile.gettempdir()
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything pgstack needs to know about a project; see README "Configuration"."""
+
+    project_dir: Path = field(default_factory=Path.cwd)
+    # Which environment variables hold the external servers' URLs, and receive each
+    # worker's own coordinates.
+    database_url_env: str = "DATABASE_URL"
+    redis_url_env: str = "REDIS_URL"
+    # Migrations that shape the template: "alembic" or "none".
+    migrator: str = "alembic"
+    alembic_config: str | None = "alembic.ini"
+    # SQL files run into each new template before migrations (roles, extensions).
+    init_dir: str | None = None
+    # PostgreSQL settings file shared by the embedded server and the compose db service.
+    postgres_conf: str | None = None
+    # More files or folders whose content changes the schema (hashed into the template).
+    schema_inputs: tuple[str, ...] = ()
+    # A file of KEY=value lines loaded into the environment (never overriding it).
+    env_file: str | None = None
+    # Non-superuser role that application connections switch to (RLS needs one).
+    app_role: str | None = None
+    redis: bool = True
+    pg_bin: str | None = None
+    redis_bin: str | None = None
+    prefix: str = "pgstack"
+    ready_timeout: float = 30.0
+    keep_failed: bool = True
+    allow_any_server: bool = False
+    tmp_dir: str = field(default_factory=_default_tmp_dir)
+
+    def path(self, value: str | None) -> Path | None:
+        """Resolve a configured path against the project folder."""
+        if value is None:
+            return None
+        candidate = Path(value).expanduser()
+        return candidate if candidate.is_absolute() else self.project_dir / candidate
+
+    @property
+    def database_url(self) -> str | None:
+        return _parse_str(os.environ.get(self.database_url_env, ""))
+
+    @property
+    def redis_url(self) -> str | None:
+        return _parse_str(os.environ.get(self.redis_url_env, ""))
+
+
+_PARSERS: dict[str, Callable[[Any], Any]] = {
+    "database_url_env": str,
+    "redis_url_env": str,
+    "migrator": str,
+    "alembic_config": _parse_str,
+    "init_dir": _parse_str,
+    "postgres_conf": _parse_str,
+    "schema_inputs": _parse_paths,
+    "env_file": _parse_str,
+    "app_role": _parse_str,
+    "redis": _parse_bool,
+    "pg_bin": _parse_str,
+    "redis_bin": _parse_str,
+    "prefix": str,
+    "ready_timeout": float,
+    "keep_failed": _parse_bool,
+    "allow_any_server": _parse_bool,
+    "tmp_dir": str,
+}
+MIGRATORS = ("alembic", "none")
+
+
+def read_pyproject_table(pyproject: Path) -> dict[str, Any] | None:
+    """The ``[tool.pgstack]`` table, or None when the file or the table is absent."""
+    if not pyproject.is_file():
+        return None
+    try:
+        data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{pyproject} is not valid TOML: {exc}") from exc
+    table = data.get("tool", {}).get("pgstack")
+    if table is None:
+        return None
+    if not isinstance(table, dict):
+        raise ConfigError(f"[tool.pgstack] in {pyproject} must be a table")
+    return table
+
+
+def load_settings(
+    project_dir: Path,
+    overrides: Mapping[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Settings:
+    """Fill Settings from defaults, pyproject, environment and overrides, in that order."""
+    environ = os.environ if environ is None else environ
+    pyproject = project_dir / "pyproject.toml"
+    table = read_pyproject_table(pyproject) or {}
+    values: dict[str, Any] = {}
+    for name, raw in table.items():
+        key = name.replace("-", "_")
+        values[key] = _parse(key, raw, f"[tool.pgstack] {name} in {pyproject}")
+    for key in _PARSERS:
+        env_name = ENV_PREFIX + key.upper()
+        if env_name in environ:
+            values[key] = _parse(key, environ[env_name], f"environment variable {env_name}")
+    for key, raw in (overrides or {}).items():
+        if raw is not None:
+            values[key] = _parse(key, raw, f"option {key}")
+    settings = Settings(project_dir=project_dir.resolve(), **values)
+    if settings.migrator not in MIGRATORS:
+        raise ConfigError(
+            f"Unknown migrator {settings.migrator!r}; choose one of {', '.join(MIGRATORS)} "
+            "(set [tool.pgstack] migrator or PGSTACK_MIGRATOR)."
+        )
+    return settings
+
+
+def _parse(key: str, raw: Any, where: str) -> Any:
+    parser = _PARSERS.get(key)
+    if parser is None:
+        known = ", ".join(f.name for f in fields(Settings) if f.name != "project_dir")
+        raise ConfigError(f"Unknown setting {key!r} in {where}. Known settings: {known}.")
+    try:
+        return parser(raw)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"Bad value {raw!r} for {key} in {where}: {exc}") from exc

@@ -1,0 +1,277 @@
+"""One run, end to end: find or start the servers, build the template, hand out databases.
+
+``start_stack`` runs once per test run (the xdist controller, or the only process);
+``open_worker`` runs in each worker. Only a ``RunPlan`` of plain values crosses between
+them, through one environment variable.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+
+from pgstack import admin, janitor, urls
+from pgstack.clone import clone_database
+from pgstack.errors import ConfigError, RedisDatabasesExhausted, UnsafeTarget
+from pgstack.migrators import migrator_for
+from pgstack.ownership import Marker, RunLease, new_run_id, write_marker
+from pgstack.servers.postgres import EmbeddedPostgres, start_postgres, wait_for_postgres
+from pgstack.servers.redis import EmbeddedRedis, start_redis, wait_for_redis
+from pgstack.settings import Settings
+from pgstack.template import TemplateSpec, ensure_template
+
+PLAN_ENV = "PGSTACK_RUN_PLAN"
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    """Plain values every worker needs; travels as JSON in ``PGSTACK_RUN_PLAN``."""
+
+    run_id: str
+    controller_pid: int
+    admin_url: str
+    template: str
+    prefix: str
+    embedded: bool
+    redis_url: str | None
+    app_role: str | None
+    keep_failed: bool
+    database_url_env: str
+    redis_url_env: str
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def from_json(cls, text: str) -> RunPlan:
+        return cls(**json.loads(text))
+
+
+@dataclass
+class Stack:
+    """What the controller owns for the run; ``close`` leaves nothing behind."""
+
+    plan: RunPlan
+    postgres: EmbeddedPostgres | None
+    redis: EmbeddedRedis | None
+    lease: RunLease | None
+    timings: dict[str, float] = field(default_factory=dict)
+    template_built: bool = False
+    collected: list[str] = field(default_factory=list)
+    _closed: bool = False
+
+    def close(self) -> None:
+        """Drop this run's databases (kept ones excepted), end the lease, stop servers."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            if self.lease is not None and self.postgres is None:
+                with admin.connect(self.plan.admin_url) as conn:
+                    janitor.drop_run(conn, self.plan.prefix, self.plan.run_id)
+        finally:
+            if self.lease is not None:
+                self.lease.close()
+            if self.redis is not None:
+                self.redis.stop()
+            if self.postgres is not None:
+                self.postgres.stop()
+
+
+def check_target(url: str, settings: Settings) -> None:
+    """Refuse servers that do not look like test targets unless told otherwise."""
+    database = urls.database_of(url)
+    if settings.allow_any_server or urls.is_loopback(url) or "test" in database.lower():
+        return
+    raise UnsafeTarget(
+        f"{settings.database_url_env} points at {urls.describe(url)}, which does not look like "
+        "a test server (not on this machine, and the database name has no 'test' in it). "
+        "pgstack creates and drops databases there. If this server is meant for tests, set "
+        "PGSTACK_ALLOW_ANY_SERVER=1 (or allow_any_server = true in [tool.pgstack])."
+    )
+
+
+def start_stack(settings: Settings) -> Stack:
+    """Find or start Postgres (and Redis), wait for them, build or reuse the template."""
+    timings: dict[str, float] = {}
+    started = time.monotonic()
+    tmp_dir = Path(settings.tmp_dir)
+    postgres: EmbeddedPostgres | None = None
+    redis: EmbeddedRedis | None = None
+    lease: RunLease | None = None
+    try:
+        spec = TemplateSpec(
+            migrator=migrator_for(settings),
+            init_dir=settings.path(settings.init_dir),
+            schema_inputs=tuple(p for p in map(settings.path, settings.schema_inputs) if p),
+            project_dir=settings.project_dir,
+            prefix=settings.prefix,
+        )
+        external = settings.database_url
+        if external is not None:
+            admin_url = urls.libpq_url(external)
+            check_target(admin_url, settings)
+            wait_for_postgres(
+                admin_url,
+                timeout=settings.ready_timeout,
+                what=f"PostgreSQL at {urls.describe(admin_url)} (from {settings.database_url_env})",
+                fix=(
+                    "Start it (`make up` starts the compose stack), fix the URL, or unset "
+                    f"{settings.database_url_env} to let pgstack start an embedded server."
+                ),
+            )
+        else:
+            postgres = start_postgres(
+                tmp_dir=tmp_dir,
+                pg_bin=settings.path(settings.pg_bin),
+                conf_file=settings.path(settings.postgres_conf),
+                timeout=settings.ready_timeout,
+            )
+            admin_url = postgres.url
+        timings["postgres"] = time.monotonic() - started
+        redis_url = None
+        if settings.redis:
+            redis_url = settings.redis_url
+            if redis_url is not None:
+                wait_for_redis(
+                    redis_url,
+                    timeout=settings.ready_timeout,
+                    what=f"Redis at {redis_url} (from {settings.redis_url_env})",
+                    fix=f"Start it, fix the URL, or unset {settings.redis_url_env} to use "
+                    "an embedded Redis.",
+                )
+            else:
+                redis = start_redis(
+                    tmp_dir=tmp_dir,
+                    redis_bin=settings.path(settings.redis_bin),
+                    timeout=settings.ready_timeout,
+                )
+                redis_url = redis.url
+        timings["redis"] = time.monotonic() - started
+        run_id = new_run_id()
+        lease = RunLease(admin_url, run_id)
+        collected: list[str] = []
+        if postgres is None:
+            with admin.connect(admin_url) as conn:
+                collected = janitor.collect_dead(conn, settings.prefix)
+        template = ensure_template(admin_url, spec, run_id=run_id)
+        timings["template"] = time.monotonic() - started
+        plan = RunPlan(
+            run_id=run_id,
+            controller_pid=os.getpid(),
+            admin_url=admin_url,
+            template=template.name,
+            prefix=settings.prefix,
+            embedded=postgres is not None,
+            redis_url=redis_url,
+            app_role=settings.app_role,
+            keep_failed=settings.keep_failed,
+            database_url_env=settings.database_url_env,
+            redis_url_env=settings.redis_url_env,
+        )
+        return Stack(plan, postgres, redis, lease, timings, template.built, collected)
+    except BaseException:
+        if lease is not None:
+            lease.close()
+        if redis is not None:
+            redis.stop()
+        if postgres is not None:
+            postgres.stop()
+        raise
+
+
+@dataclass
+class Worker:
+    """One worker's databases: its own clone, its Redis database, and per-test clones."""
+
+    plan: RunPlan
+    worker_id: str
+    name: str
+    url: str
+    redis_url: str | None
+    _conn: psycopg.Connection
+    _fresh_count: int = 0
+
+    def new_fresh(self) -> tuple[str, str]:
+        """A new clone for one test; returns (name, url)."""
+        self._fresh_count += 1
+        name = f"{self.name}_f{self._fresh_count}"
+        marker = Marker(kind="fresh", run=self.plan.run_id)
+        url = clone_database(
+            self._conn,
+            template=self.plan.template,
+            name=name,
+            marker=marker,
+            admin_url=self.plan.admin_url,
+        )
+        return name, url
+
+    def drop(self, name: str) -> None:
+        janitor.drop_owned(self._conn, name, run=self.plan.run_id)
+
+    def keep(self, name: str) -> None:
+        """Mark a failed test's database so no janitor collects it."""
+        write_marker(self._conn, name, Marker(kind="fresh", run=self.plan.run_id, kept=True))
+
+    def close(self) -> None:
+        try:
+            if not self._conn.closed:
+                janitor.drop_owned(self._conn, self.name, run=self.plan.run_id)
+        finally:
+            self._conn.close()
+
+
+def redis_db_index(worker_id: str) -> int:
+    """``main`` (no xdist) → 1, ``gw0`` → 1, ``gw1`` → 2, …; database 0 stays unused."""
+    if worker_id.startswith("gw") and worker_id[2:].isdigit():
+        return int(worker_id[2:]) + 1
+    return 1
+
+
+def _redis_url_for(base: str, index: int) -> str:
+    import redis
+
+    client = redis.Redis.from_url(base, socket_connect_timeout=5)
+    try:
+        available = int(client.config_get("databases").get("databases", 16))
+    except redis.RedisError:
+        available = 16  # CONFIG may be disabled on managed servers; assume the default
+    finally:
+        client.close()
+    if index >= available:
+        raise RedisDatabasesExhausted(
+            f"Redis at {base} has {available} logical databases, but worker needs database "
+            f"{index}. Run fewer workers (-n) or start Redis with --databases {index + 1} "
+            "or more."
+        )
+    parts = urlsplit(base)
+    return urlunsplit(parts._replace(path=f"/{index}"))
+
+
+def open_worker(plan: RunPlan, worker_id: str) -> Worker:
+    """Clone this worker's database and pick its Redis database."""
+    if not worker_id.replace("_", "").isalnum():
+        raise ConfigError(f"Unexpected worker id {worker_id!r}")
+    name = f"{plan.prefix}_{plan.run_id}_{worker_id}"
+    conn = admin.connect(plan.admin_url, application_name=f"pgstack-worker:{worker_id}")
+    try:
+        url = clone_database(
+            conn,
+            template=plan.template,
+            name=name,
+            marker=Marker(kind="worker", run=plan.run_id),
+            admin_url=plan.admin_url,
+        )
+        redis_url = None
+        if plan.redis_url is not None:
+            redis_url = _redis_url_for(plan.redis_url, redis_db_index(worker_id))
+    except BaseException:
+        conn.close()
+        raise
+    return Worker(plan, worker_id, name, url, redis_url, conn)

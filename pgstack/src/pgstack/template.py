@@ -1,0 +1,197 @@
+"""The migrated template: hash → build under an advisory lock → mark complete → reuse.
+
+A template is usable only once its marker says "complete", written after migrations
+succeed. A half-built one (its builder crashed, or migrations failed) is dropped and
+rebuilt, never cloned.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+import psycopg
+from psycopg import sql
+
+from pgstack import admin, janitor, urls
+from pgstack.errors import MigrationFailed, PgstackError, TemplateBuildFailed
+from pgstack.hashing import fingerprint
+from pgstack.migrators import Migrator
+from pgstack.ownership import Marker, live_runs, read_marker, write_marker
+from pgstack.wait import wait_until
+
+
+def pgstack_version() -> str:
+    try:
+        return version("pgstack")
+    except PackageNotFoundError:
+        return "dev"
+
+
+@dataclass(frozen=True)
+class TemplateSpec:
+    """What goes into a template: hashed into its name."""
+
+    migrator: Migrator
+    init_dir: Path | None
+    schema_inputs: tuple[Path, ...]
+    project_dir: Path
+    prefix: str
+
+    def inputs(self) -> list[Path]:
+        paths = list(self.migrator.inputs()) + list(self.schema_inputs)
+        if self.init_dir is not None:
+            paths.append(self.init_dir)
+        return paths
+
+    def hash(self) -> str:
+        return fingerprint(
+            self.inputs(),
+            base=self.project_dir,
+            extra=[f"pgstack={pgstack_version()}", f"migrator={self.migrator.name}"],
+        )
+
+    def name(self) -> str:
+        return f"{self.prefix}_tpl_{self.hash()[:16]}"
+
+    def init_files(self) -> list[Path]:
+        if self.init_dir is None or not self.init_dir.is_dir():
+            return []
+        return sorted(self.init_dir.glob("*.sql"))
+
+
+@dataclass(frozen=True)
+class TemplateResult:
+    name: str
+    built: bool  # False: an existing complete template was reused
+    seconds: float
+
+
+def ensure_template(
+    admin_url: str, spec: TemplateSpec, *, run_id: str, timeout: float = 600.0
+) -> TemplateResult:
+    """Return a complete template for ``spec``, building it if no complete one exists."""
+    started = time.monotonic()
+    spec.migrator.check()
+    name = spec.name()
+    key = admin.lock_key("template:" + name)
+    with admin.connect(admin_url) as conn:
+        _lock(conn, key, name, admin_url, timeout)
+        try:
+            built = _ensure_locked(conn, admin_url, spec, name, run_id, timeout)
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(%s, %s)", (admin.LOCK_NAMESPACE, key))
+    return TemplateResult(name=name, built=built, seconds=time.monotonic() - started)
+
+
+def _lock(conn: psycopg.Connection, key: int, name: str, admin_url: str, timeout: float) -> None:
+    def acquire() -> None:
+        row = conn.execute(
+            "SELECT pg_try_advisory_lock(%s, %s)", (admin.LOCK_NAMESPACE, key)
+        ).fetchone()
+        if not (row and row[0]):
+            raise TemplateBuildFailed("another run is building this template")
+
+    wait_until(
+        acquire,
+        timeout=timeout,
+        what=f"The lock for template {name} on {urls.describe(admin_url)}",
+        fix="Another test run holds it while it migrates; wait for it, or stop it.",
+        interval=0.05,
+    )
+
+
+def _ensure_locked(
+    conn: psycopg.Connection,
+    admin_url: str,
+    spec: TemplateSpec,
+    name: str,
+    run_id: str,
+    timeout: float,
+) -> bool:
+    deadline = time.monotonic() + timeout
+    while True:
+        exists, marker = read_marker(conn, name)
+        if not exists:
+            _build(conn, admin_url, spec, name, run_id)
+            return True
+        if marker is None or marker.kind != "template":
+            raise TemplateBuildFailed(
+                f"Database {name!r} exists on {urls.describe(admin_url)} but pgstack did not "
+                "create it (no pgstack template marker), so pgstack will neither use nor drop "
+                "it. Rename or drop it yourself, or set PGSTACK_PREFIX to another prefix."
+            )
+        if marker.state == "complete":
+            return False
+        if marker.run in live_runs(conn) and marker.run != run_id:
+            # Building elsewhere (a run whose lock lives in another database): wait for it.
+            if time.monotonic() > deadline:
+                raise TemplateBuildFailed(
+                    f"Template {name!r} is still being built by live run {marker.run}."
+                )
+            time.sleep(0.1)
+            continue
+        janitor.drop_owned(conn, name, run=marker.run)  # half-built by a dead run
+
+
+def _build(
+    conn: psycopg.Connection, admin_url: str, spec: TemplateSpec, name: str, run_id: str
+) -> None:
+    ident = sql.Identifier(name)
+    marker = Marker(kind="template", run=run_id, state="building", hash=spec.hash())
+    try:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(ident))
+        write_marker(conn, name, marker)
+    except psycopg.Error as exc:
+        raise TemplateBuildFailed(
+            f"Could not create template database {name!r} on {urls.describe(admin_url)}: "
+            f"{' '.join(str(exc).split())}. The user in DATABASE_URL needs CREATEDB."
+        ) from exc
+    url = urls.with_database(admin_url, name)
+    try:
+        _run_init_files(url, spec.init_files())
+        spec.migrator.migrate(url)
+        # Sessions left open by migrations would make every clone fail.
+        conn.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = %s AND pid <> pg_backend_pid()",
+            (name,),
+        )
+        conn.execute(
+            sql.SQL("ALTER DATABASE {} WITH IS_TEMPLATE true ALLOW_CONNECTIONS false").format(
+                ident
+            )
+        )
+        write_marker(conn, name, marker.with_(state="complete"))
+    except BaseException as exc:
+        try:
+            janitor.drop_owned(conn, name, run=run_id)
+        except Exception:  # noqa: BLE001 - the original failure matters more
+            pass
+        if isinstance(exc, PgstackError):
+            raise
+        if isinstance(exc, psycopg.Error):
+            raise TemplateBuildFailed(
+                f"Building template {name!r} on {urls.describe(admin_url)} failed: "
+                f"{' '.join(str(exc).split())}"
+            ) from exc
+        raise
+
+
+def _run_init_files(url: str, files: list[Path]) -> None:
+    """Run db/init SQL files into the template (roles, extensions); they must be idempotent,
+    since the compose db service also runs them at its first start."""
+    if not files:
+        return
+    with admin.connect(url) as conn:
+        for file in files:
+            try:
+                conn.execute(file.read_text(encoding="utf-8"))  # type: ignore[arg-type]
+            except psycopg.Error as exc:
+                raise MigrationFailed(
+                    f"Init script {file} failed while building the test template "
+                    f"{urls.describe(url)}: {' '.join(str(exc).split())}. Fix the script "
+                    "(it must be idempotent: it also runs when the compose db starts)."
+                ) from exc
