@@ -103,11 +103,17 @@ def _initdb(bin_dir: Path, pgdata: Path, run_as: RunAs | None) -> None:
     )
     if result.returncode != 0:
         who = f" as user {run_as.name!r}" if run_as else ""
+        reach = (
+            f" As root, PostgreSQL runs as {run_as.name!r}, which must be able to reach that "
+            "folder (every parent needs o+x): set PGSTACK_TMP_DIR to one it can, e.g. /dev/shm."
+            if run_as
+            else ""
+        )
         raise ServerStartFailed(
             f"initdb{who} failed in {pgdata} (binaries: {bin_dir}), exit {result.returncode}:\n"
             f"{(result.stderr or result.stdout).strip()}\n"
             "Check that the folder is writable and the binaries match this machine, or set "
-            "PGSTACK_PG_BIN to another PostgreSQL installation."
+            f"PGSTACK_PG_BIN to another PostgreSQL installation.{reach}"
         )
 
 

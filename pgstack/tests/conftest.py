@@ -1,0 +1,173 @@
+"""Real servers for pgstack's own tests, and a builder of small projects that use pgstack.
+
+Inner pytest runs (pytester, in subprocesses) exercise the plugin end to end; most point at
+one shared embedded server through DATABASE_URL so they skip initdb, and a few start their
+own embedded server to prove that path.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import textwrap
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from pgstack.servers.postgres import EmbeddedPostgres, start_postgres
+from pgstack.servers.redis import EmbeddedRedis, start_redis
+from pgstack.settings import _default_tmp_dir
+
+pytest_plugins = ["pytester"]
+
+_SCRUB_PREFIXES = ("PGSTACK_", "PYTEST_XDIST_")
+_SCRUB = {"DATABASE_URL", "REDIS_URL", "PYTEST_ADDOPTS"}
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[EmbeddedPostgres]:
+    server = start_postgres(tmp_dir=Path(_default_tmp_dir()))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[EmbeddedRedis]:
+    server = start_redis(tmp_dir=Path(_default_tmp_dir()))
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def shm_dir() -> Iterator[Path]:
+    """A scratch folder every account can reach (tmp_path is private to root)."""
+    path = Path(tempfile.mkdtemp(prefix="pgstack-test-", dir=_default_tmp_dir()))
+    os.chmod(path, 0o755)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture
+def admin(pg_server: EmbeddedPostgres) -> Iterator[psycopg.Connection]:
+    with psycopg.connect(pg_server.url, autocommit=True) as conn:
+        yield conn
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Inner runs must not inherit this run's pgstack or xdist variables."""
+    for name in list(os.environ):
+        if name in _SCRUB or name.startswith(_SCRUB_PREFIXES):
+            monkeypatch.delenv(name)
+
+
+ALEMBIC_INI = """\
+[alembic]
+script_location = %(here)s/migrations
+path_separator = os
+"""
+
+ENV_PY = '''\
+import os
+from alembic import context
+from sqlalchemy import create_engine, pool
+
+url = context.config.get_main_option("sqlalchemy.url") or os.environ["DATABASE_URL"]
+engine = create_engine(url, poolclass=pool.NullPool)
+with engine.connect() as connection:
+    context.configure(connection=connection, target_metadata=None)
+    with context.begin_transaction():
+        context.run_migrations()
+engine.dispose()
+'''
+
+
+def migration(revision: str, down: str | None, upgrade_sql: str, comment: str = "") -> str:
+    return textwrap.dedent(
+        f'''\
+        """{comment or revision}"""
+        from alembic import op
+
+        revision = {revision!r}
+        down_revision = {down!r}
+        branch_labels = None
+        depends_on = None
+
+
+        def upgrade():
+            op.execute("""{upgrade_sql}""")
+
+
+        def downgrade():
+            pass
+        '''
+    )
+
+
+@dataclass
+class Project:
+    """A throwaway project using pgstack: pyproject, Alembic migrations, tests."""
+
+    pytester: pytest.Pytester
+    path: Path
+    server_url: str | None
+
+    def write_migration(self, revision: str, down: str | None, sql: str, comment: str = "") -> Path:
+        path = self.path / "migrations" / "versions" / f"{revision}.py"
+        path.write_text(migration(revision, down, sql, comment))
+        return path
+
+    def write_test(self, name: str, body: str) -> None:
+        (self.path / f"{name}.py").write_text(textwrap.dedent(body))
+
+    def run(self, *args: str, env: dict[str, str] | None = None) -> pytest.RunResult:
+        """Run pytest in a subprocess, against the shared server unless told otherwise."""
+        mp = pytest.MonkeyPatch()
+        try:
+            if self.server_url is not None:
+                mp.setenv("DATABASE_URL", self.server_url)
+            for key, value in (env or {}).items():
+                mp.setenv(key, value)
+            return self.pytester.runpytest_subprocess(
+                "-p", "no:randomly", "-p", "no:cacheprovider", *args, timeout=120
+            )
+        finally:
+            mp.undo()
+
+
+@pytest.fixture
+def project(pytester: pytest.Pytester, pg_server: EmbeddedPostgres) -> Project:
+    """A project whose migrations are unique to this test (so its template is its own)."""
+    root = pytester.path
+    (root / "pyproject.toml").write_text(
+        textwrap.dedent(
+            """\
+            [tool.pgstack]
+            alembic_config = "alembic.ini"
+            redis = false
+            """
+        )
+    )
+    (root / "alembic.ini").write_text(ALEMBIC_INI)
+    (root / "migrations" / "versions").mkdir(parents=True)
+    (root / "migrations" / "env.py").write_text(ENV_PY)
+    proj = Project(pytester, root, pg_server.url)
+    proj.write_migration(
+        "0001",
+        None,
+        "CREATE TABLE items (id serial PRIMARY KEY, name text UNIQUE NOT NULL)",
+        comment=f"items table for test {uuid.uuid4().hex}",
+    )
+    return proj
+
+
+def assert_nothing_ran(result: pytest.RunResult) -> None:
+    """A failed setup must not look like success: no test passed, none was skipped."""
+    output = "\n".join(result.outlines + result.errlines)
+    assert result.ret not in (0, 5), output
+    assert " passed" not in output and " skipped" not in output, output

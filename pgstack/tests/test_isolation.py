@@ -1,0 +1,191 @@
+"""Per-worker databases and rollback per test, proven through real inner pytest runs."""
+
+from __future__ import annotations
+
+import psycopg
+import pytest
+
+ISOLATION_TESTS = """
+import os
+from sqlalchemy import text
+
+
+def service_that_commits(session, name):
+    # Code under test that manages its own transaction.
+    session.execute(text("INSERT INTO items (name) VALUES (:n)"), {"n": name})
+    session.commit()
+
+
+def test_a_writes_and_commits(db_session):
+    service_that_commits(db_session, "from-a")
+    assert db_session.execute(text("SELECT count(*) FROM items")).scalar() == 1
+
+
+def test_b_sees_nothing_from_a(db_session):
+    assert db_session.execute(text("SELECT count(*) FROM items")).scalar() == 0
+    service_that_commits(db_session, "from-a")  # same unique name: fails unless rolled back
+
+
+def test_c_rollback_inside_code_under_test(db_session):
+    service_that_commits(db_session, "kept-by-savepoint")
+    db_session.execute(text("INSERT INTO items (name) VALUES ('undone')"))
+    db_session.rollback()
+    names = db_session.execute(text("SELECT name FROM items")).scalars().all()
+    assert names == ["kept-by-savepoint"]
+
+
+def test_d_raw_connection_sees_nothing(db_connection):
+    assert db_connection.execute("SELECT count(*) FROM items").fetchone()[0] == 0
+    db_connection.execute("INSERT INTO items (name) VALUES ('raw')")
+
+
+def test_e_raw_connection_rolled_back(db_connection):
+    assert db_connection.execute("SELECT count(*) FROM items").fetchone()[0] == 0
+"""
+
+
+def test_row_written_in_one_test_is_gone_in_the_next(project):
+    project.write_test("test_iso", ISOLATION_TESTS)
+    result = project.run("-v")
+    result.assert_outcomes(passed=5)
+
+
+def test_raw_commit_is_refused_loudly(project):
+    project.write_test(
+        "test_commit",
+        """
+        def test_commit(db_connection):
+            db_connection.execute("INSERT INTO items (name) VALUES ('x')")
+            db_connection.commit()
+        """,
+    )
+    result = project.run()
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*commit*"])
+
+
+PER_WORKER = """
+import os
+from pathlib import Path
+import pytest
+from sqlalchemy import text
+
+@pytest.mark.parametrize("i", range(8))
+def test_record(db_session, database_url, i):
+    name = db_session.execute(text("SELECT current_database()")).scalar()
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    assert name.endswith("_" + worker)
+    assert os.environ["DATABASE_URL"] == database_url
+    assert database_url.endswith("/" + name)
+    (Path(os.environ["NAMES_DIR"]) / f"{worker}-{i}").write_text(name)
+    # Same unique name on every worker: collides unless databases are separate.
+    db_session.execute(text("INSERT INTO items (name) VALUES ('same')"))
+    db_session.commit()
+"""
+
+
+def test_each_xdist_worker_has_its_own_database(project, pytester):
+    project.write_test("test_workers", PER_WORKER)
+    out = pytester.path / "names"
+    out.mkdir()
+    result = project.run("-n", "2", env={"NAMES_DIR": str(out)})
+    result.assert_outcomes(passed=8)
+    names = {p.read_text() for p in out.iterdir()}
+    workers = {p.name.split("-")[0] for p in out.iterdir()}
+    assert len(workers) == 2, workers
+    assert len(names) == 2, names
+
+
+def test_url_is_exported_before_conftest_import(project):
+    project.write_test(
+        "conftest",
+        """
+        import os
+        SEEN_AT_IMPORT = os.environ["DATABASE_URL"]
+        """,
+    )
+    project.write_test(
+        "test_seen",
+        """
+        from conftest import SEEN_AT_IMPORT
+
+        def test_conftest_saw_its_own_database(database_url):
+            assert SEEN_AT_IMPORT == database_url
+        """,
+    )
+    project.run("-n", "2").assert_outcomes(passed=1)
+    project.run().assert_outcomes(passed=1)
+
+
+def test_fresh_database_is_dropped_after_a_passing_test(project, admin):
+    project.write_test(
+        "test_fresh",
+        """
+        import psycopg
+
+        def test_commit_across_connections(fresh_database):
+            with psycopg.connect(fresh_database.url) as w:
+                w.execute("INSERT INTO items (name) VALUES ('x')")
+            with psycopg.connect(fresh_database.url) as r:
+                assert r.execute("SELECT name FROM items").fetchall() == [("x",)]
+            print("FRESH", fresh_database.name)
+        """,
+    )
+    result = project.run("-s")
+    result.assert_outcomes(passed=1)
+    name = next(line.split("FRESH ")[1].split()[0] for line in result.outlines if "FRESH " in line)
+    exists = admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+    assert exists is None
+
+
+def test_failed_tests_fresh_database_is_kept_and_printed(project, admin):
+    project.write_test(
+        "test_fresh_fail",
+        """
+        import psycopg
+
+        def test_fails(fresh_database):
+            with psycopg.connect(fresh_database.url) as w:
+                w.execute("INSERT INTO items (name) VALUES ('evidence')")
+            assert False, "boom"
+        """,
+    )
+    result = project.run()
+    result.assert_outcomes(failed=1)
+    line = next(line for line in result.outlines if "was kept:" in line)
+    url = line.split("was kept: ")[1].strip()
+    with psycopg.connect(url) as conn:
+        assert conn.execute("SELECT name FROM items").fetchall() == [("evidence",)]
+    name = url.rsplit("/", 1)[1]
+    # A later run's janitor leaves kept databases alone...
+    project.write_test("test_fresh_fail", "def test_ok():\n    pass\n")
+    project.run().assert_outcomes(passed=1)
+    assert admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+    # ...until `pgstack clean --kept` is asked to drop them.
+    from pgstack.cli import main
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("DATABASE_URL", project.server_url)
+        assert main(["--project", str(project.path), "clean", "--kept"]) == 0
+    assert admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone() is None
+
+
+def test_redis_client_is_per_worker_and_flushed(project, redis_server):
+    (project.path / "pyproject.toml").write_text('[tool.pgstack]\nalembic_config = "alembic.ini"\n')
+    project.write_test(
+        "test_redis",
+        """
+        import os
+        import pytest
+
+        @pytest.mark.parametrize("i", range(6))
+        def test_empty_then_write(redis_client, redis_url, i):
+            worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+            assert redis_client.dbsize() == 0
+            assert os.environ["REDIS_URL"] == redis_url
+            assert redis_url.endswith("/" + str(int(worker[2:]) + 1))
+            redis_client.set("k", worker)
+        """,
+    )
+    result = project.run("-n", "2", env={"REDIS_URL": redis_server.url})
+    result.assert_outcomes(passed=6)

@@ -1,0 +1,58 @@
+"""Settings precedence: overrides > PGSTACK_* environment > [tool.pgstack] > defaults."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pgstack.hashing import fingerprint
+from pgstack.settings import Settings, load_settings
+
+
+def _pyproject(tmp_path: Path, body: str) -> Path:
+    (tmp_path / "pyproject.toml").write_text("[tool.pgstack]\n" + body)
+    return tmp_path
+
+
+def test_defaults(tmp_path):
+    settings = load_settings(_pyproject(tmp_path, ""), environ={})
+    assert settings.migrator == "alembic"
+    assert settings.database_url_env == "DATABASE_URL"
+    assert settings.keep_failed is True
+    assert settings.app_role is None
+
+
+def test_precedence(tmp_path):
+    root = _pyproject(tmp_path, 'app_role = "from_pyproject"\nprefix = "pp"\nredis = false\n')
+    env = {"PGSTACK_APP_ROLE": "from_env", "PGSTACK_REDIS": "1"}
+    settings = load_settings(root, overrides={"app_role": "from_override"}, environ=env)
+    assert settings.app_role == "from_override"
+    assert settings.prefix == "pp"
+    assert settings.redis is True
+    assert load_settings(root, environ=env).app_role == "from_env"
+
+
+def test_falsy_values_override(tmp_path):
+    root = _pyproject(tmp_path, "keep_failed = true\n")
+    assert load_settings(root, environ={"PGSTACK_KEEP_FAILED": "0"}).keep_failed is False
+
+
+def test_paths_are_relative_to_the_pyproject(tmp_path):
+    settings = load_settings(_pyproject(tmp_path, 'init_dir = "../db/init"\n'), environ={})
+    assert settings.path(settings.init_dir) == tmp_path.resolve() / "../db/init"
+    assert Settings().path(None) is None
+
+
+def test_fingerprint_follows_content_not_location(tmp_path):
+    for name in ("a", "b"):
+        (tmp_path / name / "versions").mkdir(parents=True)
+        (tmp_path / name / "versions" / "0001.py").write_text("x = 1\n")
+    assert fingerprint([tmp_path / "a"], base=tmp_path / "a") == fingerprint(
+        [tmp_path / "b"], base=tmp_path / "b"
+    )
+    before = fingerprint([tmp_path / "a"], base=tmp_path / "a")
+    (tmp_path / "a" / "versions" / "0001.py").write_text("x = 2\n")
+    assert fingerprint([tmp_path / "a"], base=tmp_path / "a") != before
+    (tmp_path / "a" / "versions" / "__pycache__").mkdir()
+    (tmp_path / "a" / "versions" / "__pycache__" / "0001.pyc").write_bytes(b"junk")
+    changed = fingerprint([tmp_path / "a"], base=tmp_path / "a")
+    assert changed == fingerprint([tmp_path / "a"], base=tmp_path / "a")

@@ -1,0 +1,122 @@
+"""The template: built once, reused while the hash holds, never used half-built."""
+
+from __future__ import annotations
+
+from conftest import assert_nothing_ran
+
+import re
+
+from pgstack.ownership import Marker
+
+PASSING = """
+from sqlalchemy import text
+
+def test_table_exists(db_session):
+    assert db_session.execute(text("SELECT count(*) FROM items")).scalar() == 0
+"""
+
+
+def _template_line(result) -> str:
+    return next(line for line in result.outlines if "template pgstack_tpl_" in line)
+
+
+def _template(result) -> tuple[str, str]:
+    match = re.search(r"template (pgstack_tpl_\w+) \((built|reused)\)", _template_line(result))
+    assert match, result.outlines
+    return match.group(1), match.group(2)
+
+
+def test_reused_on_unchanged_hash_rebuilt_on_change(project, admin):
+    project.write_test("test_ok", PASSING)
+    first = project.run()
+    first.assert_outcomes(passed=1)
+    name, state = _template(first)
+    assert state == "built"
+
+    second = project.run()
+    second.assert_outcomes(passed=1)
+    assert _template(second) == (name, "reused")
+
+    project.write_migration("0002", "0001", "ALTER TABLE items ADD COLUMN note text")
+    third = project.run()
+    third.assert_outcomes(passed=1)
+    new_name, state = _template(third)
+    assert (new_name != name, state) == (True, "built")
+
+    row = admin.execute(
+        "SELECT datistemplate, datallowconn, shobj_description(oid, 'pg_database') "
+        "FROM pg_database WHERE datname = %s",
+        (new_name,),
+    ).fetchone()
+    assert row[0] is True and row[1] is False
+    assert Marker.parse(row[2]).state == "complete"
+
+
+def test_failed_migration_names_revision_and_leaves_no_template(project, admin):
+    project.write_test("test_ok", PASSING)
+    project.write_migration("0002bad", "0001", "ALTER TABLE no_such_table ADD COLUMN x int")
+    result = project.run()
+    assert result.ret != 0
+    assert_nothing_ran(result)
+    output = "\n".join(result.outlines + result.errlines)
+    assert "0002bad" in output
+    assert "no_such_table" in output
+    assert "No template was kept" in output
+    rows = admin.execute(
+        "SELECT datname FROM pg_database WHERE datname LIKE 'pgstack\\_tpl\\_%' "
+        "AND shobj_description(oid, 'pg_database') LIKE '%building%'"
+    ).fetchall()
+    assert rows == []
+
+    # Fixing the migration gives a working template on the next run.
+    project.write_migration("0002bad", "0001", "ALTER TABLE items ADD COLUMN x int")
+    project.run().assert_outcomes(passed=1)
+
+
+def test_two_alembic_heads_fail_with_the_fix(project):
+    project.write_test("test_ok", PASSING)
+    project.write_migration("0002a", "0001", "SELECT 1")
+    project.write_migration("0002b", "0001", "SELECT 1")
+    result = project.run()
+    assert result.ret != 0
+    output = "\n".join(result.outlines + result.errlines)
+    assert "2 heads" in output and "alembic merge heads" in output
+
+
+def test_half_built_template_of_dead_run_is_rebuilt(project, admin):
+    """A template left in state "building" by a crashed run is dropped and rebuilt."""
+    from pgstack.settings import load_settings
+    from pgstack.migrators import migrator_for
+    from pgstack.template import TemplateSpec
+    from pgstack.ownership import write_marker
+    from psycopg import sql
+
+    settings = load_settings(project.path)
+    spec = TemplateSpec(migrator_for(settings), None, (), project.path, "pgstack")
+    name = spec.name()
+    admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    write_marker(admin, name, Marker(kind="template", run="deadbeef0000", state="building"))
+
+    project.write_test("test_ok", PASSING)
+    result = project.run()
+    result.assert_outcomes(passed=1)
+    assert _template(result) == (name, "built")
+
+
+def test_foreign_database_with_template_name_is_refused(project, admin):
+    from pgstack.settings import load_settings
+    from pgstack.migrators import migrator_for
+    from pgstack.template import TemplateSpec
+    from psycopg import sql
+
+    settings = load_settings(project.path)
+    name = TemplateSpec(migrator_for(settings), None, (), project.path, "pgstack").name()
+    admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    try:
+        project.write_test("test_ok", PASSING)
+        result = project.run()
+        assert result.ret != 0
+        assert "pgstack did not create it" in "\n".join(result.outlines + result.errlines)
+        assert admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+    finally:
+        admin.execute(sql.SQL("DROP DATABASE {}").format(sql.Identifier(name)))
