@@ -5,9 +5,8 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from sqlalchemy import select
-
 from app.models import Customer, Organization
+from sqlalchemy import select
 
 pytestmark = [pytest.mark.api, pytest.mark.integration]
 

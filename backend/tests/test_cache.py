@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from app.api.routes.customers import cache_key
 from app.models import Customer
 

@@ -5,9 +5,8 @@ from __future__ import annotations
 import os
 
 import pytest
-from sqlalchemy import func, select, text
-
 from app.models import Organization
+from sqlalchemy import func, select, text
 
 pytestmark = pytest.mark.integration
 
@@ -39,9 +38,7 @@ def test_app_role_is_not_superuser(db_session):
 
 def test_migrations_ran(db_session):
     tables = set(
-        db_session.scalars(
-            text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
-        )
+        db_session.scalars(text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'"))
     )
     assert {"organizations", "customers", "alembic_version"} <= tables
 

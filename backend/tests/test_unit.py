@@ -5,10 +5,9 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from pydantic import ValidationError
-
 from app.api.routes.customers import cache_key
 from app.schemas import CustomerIn, OrganizationIn
+from pydantic import ValidationError
 
 pytestmark = pytest.mark.unit
 

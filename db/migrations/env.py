@@ -6,10 +6,9 @@ import os
 from logging.config import fileConfig
 
 from alembic import context
+from app.models import Base
 from sqlalchemy import create_engine, pool
 from sqlalchemy.engine import make_url
-
-from app.models import Base
 
 config = context.config
 # pgstack runs migrations inside pytest: leave pytest's logging alone there.

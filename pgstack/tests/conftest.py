@@ -18,7 +18,6 @@ from pathlib import Path
 
 import psycopg
 import pytest
-
 from pgstack.servers.postgres import EmbeddedPostgres, start_postgres
 from pgstack.servers.redis import EmbeddedRedis, start_redis
 from pgstack.settings import _default_tmp_dir
@@ -72,7 +71,7 @@ script_location = %(here)s/migrations
 path_separator = os
 """
 
-ENV_PY = '''\
+ENV_PY = """\
 import os
 from alembic import context
 from sqlalchemy import create_engine, pool
@@ -84,7 +83,7 @@ with engine.connect() as connection:
     with context.begin_transaction():
         context.run_migrations()
 engine.dispose()
-'''
+"""
 
 
 def migration(revision: str, down: str | None, upgrade_sql: str, comment: str = "") -> str:

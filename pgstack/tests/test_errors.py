@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from conftest import assert_nothing_ran
-
 import pytest
-
+from conftest import assert_nothing_ran
 from pgstack.errors import ConfigError, ServerNotFound, ServerNotReady
 from pgstack.servers.binaries import find_postgres_bin, find_redis_server
 from pgstack.settings import load_settings

@@ -10,10 +10,10 @@ import time
 
 import psycopg
 import pytest
+from pgstack.ownership import RUN_APP_PREFIX, Marker, owned_databases, write_marker
 from psycopg import sql
 
 from pgstack import janitor
-from pgstack.ownership import RUN_APP_PREFIX, Marker, owned_databases, write_marker
 
 
 def _create(admin, name: str, marker: Marker | None = None, comment: str | None = None) -> None:

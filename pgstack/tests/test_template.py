@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from conftest import assert_nothing_ran
-
 import re
 
+from conftest import assert_nothing_ran
 from pgstack.ownership import Marker
 
 PASSING = """
@@ -85,10 +84,10 @@ def test_two_alembic_heads_fail_with_the_fix(project):
 
 def test_half_built_template_of_dead_run_is_rebuilt(project, admin):
     """A template left in state "building" by a crashed run is dropped and rebuilt."""
-    from pgstack.settings import load_settings
     from pgstack.migrators import migrator_for
-    from pgstack.template import TemplateSpec
     from pgstack.ownership import write_marker
+    from pgstack.settings import load_settings
+    from pgstack.template import TemplateSpec
     from psycopg import sql
 
     settings = load_settings(project.path)
@@ -104,8 +103,8 @@ def test_half_built_template_of_dead_run_is_rebuilt(project, admin):
 
 
 def test_foreign_database_with_template_name_is_refused(project, admin):
-    from pgstack.settings import load_settings
     from pgstack.migrators import migrator_for
+    from pgstack.settings import load_settings
     from pgstack.template import TemplateSpec
     from psycopg import sql
 

@@ -1,8 +1,8 @@
 """``pgstack``: thin commands over the same functions the pytest plugin uses.
 
-  pgstack prepare   wait for DATABASE_URL's server and build (or reuse) the template
-  pgstack clean     drop databases of dead runs; with --kept, also failed tests' kept ones
-  pgstack list      show the databases pgstack owns on DATABASE_URL's server
+pgstack prepare   wait for DATABASE_URL's server and build (or reuse) the template
+pgstack clean     drop databases of dead runs; with --kept, also failed tests' kept ones
+pgstack list      show the databases pgstack owns on DATABASE_URL's server
 """
 
 from __future__ import annotations
@@ -38,7 +38,8 @@ def cmd_prepare(args: argparse.Namespace) -> int:
     stack = start_stack(settings)
     try:
         state = "built" if stack.template_built else "reused"
-        print(f"pgstack: template {stack.plan.template} {state} on {urls.describe(stack.plan.admin_url)}")
+        where = urls.describe(stack.plan.admin_url)
+        print(f"pgstack: template {stack.plan.template} {state} on {where}")
     finally:
         stack.close()
     return 0

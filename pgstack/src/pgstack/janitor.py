@@ -39,9 +39,9 @@ def drop_run(conn: psycopg.Connection, prefix: str, run: str) -> list[str]:
     """At the end of a run: drop every database it created, except kept ones."""
     dropped = []
     for name, marker in owned_databases(conn, prefix):
-        if marker.run == run and marker.kind != "template" and not marker.kept:
-            if drop_owned(conn, name, run=run):
-                dropped.append(name)
+        ours = marker.run == run and marker.kind != "template" and not marker.kept
+        if ours and drop_owned(conn, name, run=run):
+            dropped.append(name)
     return dropped
 
 

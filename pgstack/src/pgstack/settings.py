@@ -44,7 +44,7 @@ def _parse_paths(value: Any) -> tuple[str, ...]:
 
 def _default_tmp_dir() -> str:
     """tmpfs when the machine has one: a throwaway cluster never needs to touch a disk."""
-    shm = Path("/dev/shm")
+    shm = Path("/dev/shm")  # noqa: S108 - a private mkdtemp folder is made inside
     if shm.is_dir() and os.access(shm, os.W_OK):
         return str(shm)
     return tempfile.gettempdir()

@@ -7,6 +7,7 @@ rebuilt, never cloned.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
@@ -80,7 +81,7 @@ def ensure_template(
     with admin.connect(admin_url) as conn:
         _lock(conn, key, name, admin_url, timeout)
         try:
-            built = _ensure_locked(conn, admin_url, spec, name, run_id, timeout)
+            built = _ensure_locked(conn, admin_url, spec, name, run_id=run_id, timeout=timeout)
         finally:
             conn.execute("SELECT pg_advisory_unlock(%s, %s)", (admin.LOCK_NAMESPACE, key))
     return TemplateResult(name=name, built=built, seconds=time.monotonic() - started)
@@ -108,6 +109,7 @@ def _ensure_locked(
     admin_url: str,
     spec: TemplateSpec,
     name: str,
+    *,
     run_id: str,
     timeout: float,
 ) -> bool:
@@ -115,7 +117,7 @@ def _ensure_locked(
     while True:
         exists, marker = read_marker(conn, name)
         if not exists:
-            _build(conn, admin_url, spec, name, run_id)
+            _build(conn, admin_url, spec, name, run_id=run_id)
             return True
         if marker is None or marker.kind != "template":
             raise TemplateBuildFailed(
@@ -137,7 +139,7 @@ def _ensure_locked(
 
 
 def _build(
-    conn: psycopg.Connection, admin_url: str, spec: TemplateSpec, name: str, run_id: str
+    conn: psycopg.Connection, admin_url: str, spec: TemplateSpec, name: str, *, run_id: str
 ) -> None:
     ident = sql.Identifier(name)
     marker = Marker(kind="template", run=run_id, state="building", hash=spec.hash())
@@ -160,16 +162,12 @@ def _build(
             (name,),
         )
         conn.execute(
-            sql.SQL("ALTER DATABASE {} WITH IS_TEMPLATE true ALLOW_CONNECTIONS false").format(
-                ident
-            )
+            sql.SQL("ALTER DATABASE {} WITH IS_TEMPLATE true ALLOW_CONNECTIONS false").format(ident)
         )
         write_marker(conn, name, marker.with_(state="complete"))
     except BaseException as exc:
-        try:
+        with contextlib.suppress(Exception):  # the original failure matters more
             janitor.drop_owned(conn, name, run=run_id)
-        except Exception:  # noqa: BLE001 - the original failure matters more
-            pass
         if isinstance(exc, PgstackError):
             raise
         if isinstance(exc, psycopg.Error):

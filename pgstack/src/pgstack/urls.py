@@ -27,9 +27,7 @@ def libpq_url(url: str) -> str:
 
 def sqlalchemy_url(url: str) -> str:
     """``postgresql+psycopg://`` form, so SQLAlchemy uses psycopg 3."""
-    return (
-        make_url(url).set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
-    )
+    return make_url(url).set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
 
 
 def database_of(url: str) -> str:

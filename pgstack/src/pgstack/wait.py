@@ -34,7 +34,7 @@ def wait_until(
     while True:
         try:
             return probe()
-        except Exception as exc:  # noqa: BLE001 - any failure of the probe means "not yet"
+        except Exception as exc:
             last_error = exc
         reason = give_up() if give_up is not None else None
         if reason is not None:
@@ -43,8 +43,7 @@ def wait_until(
             ) from last_error
         if time.monotonic() >= deadline:
             raise ServerNotReady(
-                f"{what} not ready after {timeout:g} s (last error: {_one_line(last_error)}). "
-                f"{fix}"
+                f"{what} not ready after {timeout:g} s (last error: {_one_line(last_error)}). {fix}"
             ) from last_error
         time.sleep(interval)
         interval = min(interval * 1.5, 0.5)

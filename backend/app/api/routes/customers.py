@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import uuid
 
-import redis
-from fastapi import APIRouter, Depends, HTTPException, status
+from fastapi import APIRouter, HTTPException, status
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
-from app.core.cache import get_redis
+from app.api.deps import CacheDep, SessionDep
 from app.core.config import settings
-from app.core.db import get_session
 from app.models import Customer, Organization
 from app.schemas import CustomerIn, CustomerOut
 
@@ -24,9 +21,7 @@ def cache_key(customer_id: uuid.UUID) -> str:
 
 
 @router.post("", response_model=CustomerOut, status_code=status.HTTP_201_CREATED)
-def create_customer(
-    org_id: uuid.UUID, body: CustomerIn, session: Session = Depends(get_session)
-) -> Customer:
+def create_customer(org_id: uuid.UUID, body: CustomerIn, session: SessionDep) -> Customer:
     if session.get(Organization, org_id) is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "organization not found")
     customer = Customer(organization_id=org_id, **body.model_dump())
@@ -43,7 +38,7 @@ def create_customer(
 
 
 @router.get("", response_model=list[CustomerOut])
-def list_customers(org_id: uuid.UUID, session: Session = Depends(get_session)) -> list[Customer]:
+def list_customers(org_id: uuid.UUID, session: SessionDep) -> list[Customer]:
     query = select(Customer).where(Customer.organization_id == org_id).order_by(Customer.name)
     return list(session.scalars(query))
 
@@ -52,8 +47,8 @@ def list_customers(org_id: uuid.UUID, session: Session = Depends(get_session)) -
 def get_customer(
     org_id: uuid.UUID,
     customer_id: uuid.UUID,
-    session: Session = Depends(get_session),
-    cache: redis.Redis = Depends(get_redis),
+    session: SessionDep,
+    cache: CacheDep,
 ) -> CustomerOut:
     cached = cache.get(cache_key(customer_id))
     if cached is not None:
@@ -73,8 +68,8 @@ def update_customer(
     org_id: uuid.UUID,
     customer_id: uuid.UUID,
     body: CustomerIn,
-    session: Session = Depends(get_session),
-    cache: redis.Redis = Depends(get_redis),
+    session: SessionDep,
+    cache: CacheDep,
 ) -> Customer:
     customer = session.get(Customer, customer_id)
     if customer is None or customer.organization_id != org_id:

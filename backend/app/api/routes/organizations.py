@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import APIRouter, Depends, HTTPException, status
+from fastapi import APIRouter, HTTPException, status
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
-from app.core.db import get_session
+from app.api.deps import SessionDep
 from app.models import Organization
 from app.schemas import OrganizationIn, OrganizationOut
 
@@ -16,7 +15,7 @@ router = APIRouter(prefix="/organizations", tags=["organizations"])
 
 
 @router.post("", response_model=OrganizationOut, status_code=status.HTTP_201_CREATED)
-def create_organization(body: OrganizationIn, session: Session = Depends(get_session)) -> Organization:
+def create_organization(body: OrganizationIn, session: SessionDep) -> Organization:
     org = Organization(name=body.name, slug=body.slug)
     session.add(org)
     try:
@@ -29,7 +28,7 @@ def create_organization(body: OrganizationIn, session: Session = Depends(get_ses
 
 
 @router.get("/{org_id}", response_model=OrganizationOut)
-def get_organization(org_id: uuid.UUID, session: Session = Depends(get_session)) -> Organization:
+def get_organization(org_id: uuid.UUID, session: SessionDep) -> Organization:
     org = session.get(Organization, org_id)
     if org is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "organization not found")

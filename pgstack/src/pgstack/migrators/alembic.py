@@ -33,7 +33,7 @@ class AlembicMigrator:
             raise ConfigError(
                 f"Alembic config not found at {path}. Set [tool.pgstack] alembic_config "
                 "(relative to the pyproject.toml) or PGSTACK_ALEMBIC_CONFIG to your "
-                "alembic.ini, or set migrator = \"none\" if the project has no migrations."
+                'alembic.ini, or set migrator = "none" if the project has no migrations.'
             )
         return cls(config_path=path, url_env=settings.database_url_env)
 
@@ -67,7 +67,7 @@ class AlembicMigrator:
             raise MigrationFailed(
                 f"Alembic has {len(heads)} heads ({', '.join(sorted(heads))}) in "
                 f"{self._scripts().dir}: two branches of migrations were merged without a "
-                "merge revision. Fix: `alembic merge heads -m \"merge\"` (then review it)."
+                'merge revision. Fix: `alembic merge heads -m "merge"` (then review it).'
             )
 
     def migrate(self, url: str) -> None:

@@ -3,6 +3,7 @@ imports pytest."""
 
 from pgstack.pytest_plugin.fixtures import (
     FreshDatabase,
+    _pgstack_psycopg,  # noqa: F401
     database_url,
     db_connection,
     db_engine,
@@ -12,7 +13,6 @@ from pgstack.pytest_plugin.fixtures import (
     redis_client,
     redis_url,
 )
-from pgstack.pytest_plugin.fixtures import _pgstack_psycopg  # noqa: F401
 from pgstack.pytest_plugin.hooks import (
     pytest_addoption,
     pytest_load_initial_conftests,

@@ -98,9 +98,7 @@ class FreshDatabase:
 
     def engine(self, **kwargs: Any) -> Engine:
         """An engine on this database (app role applied); disposed after the test."""
-        engine = isolation.make_engine(
-            self.url, app_role=self._worker.plan.app_role, **kwargs
-        )
+        engine = isolation.make_engine(self.url, app_role=self._worker.plan.app_role, **kwargs)
         self._engines.append(engine)
         return engine
 
@@ -125,7 +123,9 @@ class FreshDatabase:
 
 
 @pytest.fixture
-def fresh_database(request: pytest.FixtureRequest, pgstack_worker: Worker) -> Iterator[FreshDatabase]:
+def fresh_database(
+    request: pytest.FixtureRequest, pgstack_worker: Worker
+) -> Iterator[FreshDatabase]:
     """A new clone of the template for this test; dropped after, kept if the test fails."""
     name, url = pgstack_worker.new_fresh()
     fresh = FreshDatabase(name, url, pgstack_worker)

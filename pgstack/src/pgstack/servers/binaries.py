@@ -60,9 +60,7 @@ def find_postgres_bin(configured: Path | None) -> Path:
         raise ServerNotFound.postgres(checked)
     pg_config = shutil.which("pg_config")
     if pg_config:
-        out = subprocess.run(  # noqa: S603
-            [pg_config, "--bindir"], capture_output=True, text=True, check=False
-        )
+        out = subprocess.run([pg_config, "--bindir"], capture_output=True, text=True, check=False)
         folder = Path(out.stdout.strip()) if out.returncode == 0 else None
         if usable(folder, "pg_config --bindir"):
             return folder  # type: ignore[return-value]
@@ -115,14 +113,14 @@ def unprivileged_account() -> RunAs | None:
         return None
     try:
         entry = pwd.getpwnam(RUN_AS_USER)
-    except KeyError:
+    except KeyError as missing:
         useradd = shutil.which("useradd")
         if useradd is None:
             raise ServerStartFailed(
                 "Running as root, PostgreSQL needs an unprivileged account, and `useradd` "
                 f"is not available to create {RUN_AS_USER!r}. Create it yourself "
                 f"(e.g. `adduser --system {RUN_AS_USER}`) or run the tests as a normal user."
-            ) from None
+            ) from missing
         result = run_tool(
             [useradd, "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", RUN_AS_USER],
             what="useradd",
@@ -131,7 +129,7 @@ def unprivileged_account() -> RunAs | None:
             raise ServerStartFailed(
                 f"Could not create the system account {RUN_AS_USER!r} to run PostgreSQL "
                 f"as root: {result.stderr.strip()}"
-            )
+            ) from missing
         entry = pwd.getpwnam(RUN_AS_USER)
     return RunAs(name=RUN_AS_USER, uid=entry.pw_uid, gid=entry.pw_gid)
 
@@ -158,7 +156,7 @@ def reachable_bin(bin_dir: Path, run_as: RunAs | None, cache_root: Path) -> Path
         for part in ("bin", "lib", "share"):
             if (install / part).is_dir():
                 shutil.copytree(install / part, staging / part, symlinks=True)
-        os.chmod(staging, 0o755)
+        os.chmod(staging, 0o755)  # noqa: S103 - the unprivileged account must reach it
         try:
             os.rename(staging, target)
         except OSError:  # another process won the race; theirs is identical

@@ -43,7 +43,7 @@ def spawn(
         kwargs: dict[str, object] = {}
         if run_as is not None:
             kwargs.update(user=run_as.uid, group=run_as.gid, extra_groups=[])
-        return subprocess.Popen(  # noqa: S603 - argv is built by us, never a shell string
+        return subprocess.Popen(
             [str(part) for part in argv],
             stdin=subprocess.DEVNULL,
             stdout=log,
@@ -66,7 +66,7 @@ def run_tool(
     kwargs: dict[str, object] = {}
     if run_as is not None:
         kwargs.update(user=run_as.uid, group=run_as.gid, extra_groups=[])
-    return subprocess.run(  # noqa: S603
+    return subprocess.run(
         [str(part) for part in argv],
         stdin=subprocess.DEVNULL,
         capture_output=True,
@@ -78,7 +78,9 @@ def run_tool(
     )
 
 
-def stop(process: subprocess.Popen[bytes], *, sig: int = signal.SIGINT, timeout: float = 15.0) -> None:
+def stop(
+    process: subprocess.Popen[bytes], *, sig: int = signal.SIGINT, timeout: float = 15.0
+) -> None:
     """Ask the server to shut down; kill it if it does not within ``timeout``."""
     if process.poll() is not None:
         return

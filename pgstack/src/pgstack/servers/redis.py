@@ -67,7 +67,7 @@ def start_redis(
                     timeout=timeout,
                     what=f"Embedded Redis at 127.0.0.1:{port} ({binary})",
                     fix="See the server log above; set PGSTACK_REDIS_BIN to try another binary.",
-                    give_up=lambda: process.exit_reason(proc, log_path),
+                    give_up=lambda proc=proc, log=log_path: process.exit_reason(proc, log),
                 )
                 return server
             except Exception as exc:

@@ -1,0 +1,128 @@
+"""Benchmarks (never timed assertions in tests): run with `make bench`.
+
+1. Cold start: wall time from launching `make test` to the first test starting, embedded
+   servers, nothing running beforehand (each repetition starts its own cluster).
+2. Per-test cost of isolation: 200 small tests run with the rollback fixture (db_session),
+   then the same tests with no isolation at all (one shared session, nothing undone).
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTEST = ROOT / ".venv" / "bin" / "pytest"
+REPEAT = int(os.environ.get("BENCH_REPEAT", "5"))
+
+
+def _events(path: Path) -> dict[str, list[float]]:
+    found: dict[str, list[float]] = {}
+    for line in path.read_text().splitlines():
+        event, stamp = line.split()
+        found.setdefault(event, []).append(float(stamp))
+    return found
+
+
+def _env(out: Path) -> dict[str, str]:
+    env = dict(os.environ, PGSTACK_BENCH_OUT=str(out))
+    env["PYTHONPATH"] = str(ROOT / "scripts") + os.pathsep + env.get("PYTHONPATH", "")
+    for name in ("DATABASE_URL", "REDIS_URL"):
+        env.pop(name, None)
+    return env
+
+
+def cold_start(workers: str) -> list[float]:
+    samples = []
+    for _ in range(REPEAT):
+        with tempfile.TemporaryDirectory() as tmp:
+            out = Path(tmp) / "events"
+            args = "-p bench_probe -p no:randomly -q -k test_unit"
+            started = time.time()
+            subprocess.run(
+                ["make", "-s", "test", f"WORKERS={workers}", f"PYTEST_ARGS={args}"],
+                cwd=ROOT,
+                env=_env(out),
+                check=True,
+                stdout=subprocess.DEVNULL,
+            )
+            samples.append(min(_events(out)["first"]) - started)
+    return samples
+
+
+ISOLATED = """
+import pytest
+from sqlalchemy import text
+
+@pytest.mark.parametrize("i", range(200))
+def test_write(db_session, i):
+    insert = text("INSERT INTO organizations (name, slug) VALUES ('x', :s)")
+    db_session.execute(insert, {"s": f"s{i}"})
+    assert db_session.execute(text("SELECT count(*) FROM organizations")).scalar() >= 1
+"""
+
+NOT_ISOLATED = """
+import pytest
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+@pytest.fixture(scope="session")
+def shared(db_engine):
+    with Session(db_engine) as session:
+        yield session
+
+@pytest.mark.parametrize("i", range(200))
+def test_write(shared, i):
+    insert = text("INSERT INTO organizations (name, slug) VALUES ('x', :s)")
+    shared.execute(insert, {"s": f"s{i}"})
+    assert shared.execute(text("SELECT count(*) FROM organizations")).scalar() >= 1
+    shared.commit()
+"""
+
+
+def per_test(body: str) -> list[float]:
+    samples = []
+    for _ in range(REPEAT):
+        with tempfile.TemporaryDirectory() as tmp:
+            tests = Path(tmp) / "test_bench.py"
+            tests.write_text(textwrap.dedent(body))
+            out = Path(tmp) / "events"
+            subprocess.run(
+                [PYTEST, "-c", ROOT / "backend/pyproject.toml", "--rootdir", ROOT / "backend",
+                 "-p", "bench_probe", "-p", "no:randomly", "-q", "-n", "0", str(tests)],
+                cwd=ROOT / "backend",
+                env=_env(out),
+                check=True,
+                stdout=subprocess.DEVNULL,
+            )  # fmt: skip
+            events = _events(out)
+            samples.append((events["last"][0] - events["first"][0]) / 200 * 1000)
+    return samples
+
+
+def main() -> int:
+    subprocess.run(["make", "-s", "venv"], cwd=ROOT, check=True)
+    rows = [
+        ("make test → first test, 1 process (-n 0), cold", cold_start("0"), "s"),
+        ("make test → first test, -n auto, cold", cold_start("auto"), "s"),
+        ("per test, rollback fixture (db_session)", per_test(ISOLATED), "ms"),
+        ("per test, no isolation (floor)", per_test(NOT_ISOLATED), "ms"),
+    ]
+    print(f"\n{os.cpu_count()} cores, {REPEAT} repetitions each, median (min-max)\n")
+    print("| measure | median | range |\n|---|---|---|")
+    for label, samples, unit in rows:
+        fmt = "{:.2f}" if unit == "s" else "{:.3f}"
+        median = fmt.format(statistics.median(samples))
+        low, high = fmt.format(min(samples)), fmt.format(max(samples))
+        print(f"| {label} | {median} {unit} | {low}-{high} {unit} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
