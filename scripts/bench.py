@@ -1,7 +1,9 @@
 """Benchmarks (never timed assertions in tests): run with `make bench`.
 
 1. Cold start: wall time from launching `make test` to the first test starting, embedded
-   servers, nothing running beforehand (each repetition starts its own cluster).
+   servers, nothing running beforehand (each repetition starts its own cluster; the initdb
+   result is cached on tmpfs after the very first run on a machine). The floor is the same
+   pytest with the same plugins running one trivial test, without pgstack or the app.
 2. Per-test cost of isolation: 200 small tests run with the rollback fixture (db_session),
    then the same tests with no isolation at all (one shared session, nothing undone).
 """
@@ -38,9 +40,20 @@ def _env(out: Path) -> dict[str, str]:
     return env
 
 
-def cold_start(workers: str) -> list[float]:
+def _drop_initdb_cache() -> None:
+    import glob
+    import shutil
+
+    for path in glob.glob("/dev/shm/pgstack-initdb-*"):  # noqa: S108 - pgstack's own cache
+        if os.path.isdir(path):
+            shutil.rmtree(path)
+
+
+def cold_start(workers: str, *, without_cache: bool = False) -> list[float]:
     samples = []
     for _ in range(REPEAT):
+        if without_cache:
+            _drop_initdb_cache()
         with tempfile.TemporaryDirectory() as tmp:
             out = Path(tmp) / "events"
             args = "-p bench_probe -p no:randomly -q -k test_unit"
@@ -48,6 +61,25 @@ def cold_start(workers: str) -> list[float]:
             subprocess.run(
                 ["make", "-s", "test", f"WORKERS={workers}", f"PYTEST_ARGS={args}"],
                 cwd=ROOT,
+                env=_env(out),
+                check=True,
+                stdout=subprocess.DEVNULL,
+            )
+            samples.append(min(_events(out)["first"]) - started)
+    return samples
+
+
+def floor_start(workers: str) -> list[float]:
+    """The same pytest and plugins on one trivial test, without pgstack or the app."""
+    samples = []
+    for _ in range(REPEAT):
+        with tempfile.TemporaryDirectory() as tmp:
+            (Path(tmp) / "test_trivial.py").write_text("def test_trivial():\n    pass\n")
+            out = Path(tmp) / "events"
+            started = time.time()
+            subprocess.run(
+                [PYTEST, "-p", "bench_probe", "-p", "no:randomly", "-q", "-n", workers],
+                cwd=tmp,
                 env=_env(out),
                 check=True,
                 stdout=subprocess.DEVNULL,
@@ -111,6 +143,13 @@ def main() -> int:
     rows = [
         ("make test → first test, 1 process (-n 0), cold", cold_start("0"), "s"),
         ("make test → first test, -n auto, cold", cold_start("auto"), "s"),
+        (
+            "same, -n 0, first run on a machine (no initdb cache)",
+            cold_start("0", without_cache=True),
+            "s",
+        ),
+        ("floor: pytest → first test, trivial test, no pgstack, 1 process", floor_start("0"), "s"),
+        ("floor: same, -n auto", floor_start("auto"), "s"),
         ("per test, rollback fixture (db_session)", per_test(ISOLATED), "ms"),
         ("per test, no isolation (floor)", per_test(NOT_ISOLATED), "ms"),
     ]

@@ -97,93 +97,137 @@ def check_target(url: str, settings: Settings) -> None:
     )
 
 
-def start_stack(settings: Settings) -> Stack:
-    """Find or start Postgres (and Redis), wait for them, build or reuse the template."""
-    timings: dict[str, float] = {}
+@dataclass
+class Launch:
+    """Servers spawned but not yet proven ready: URLs are known, nothing waited for."""
+
+    settings: Settings
+    spec: TemplateSpec
+    run_id: str
+    started: float
+    external_url: str | None
+    postgres: EmbeddedPostgres | None
+    redis: EmbeddedRedis | None
+    external_redis_url: str | None
+
+    @property
+    def admin_url(self) -> str:
+        if self.postgres is not None:
+            return self.postgres.url
+        assert self.external_url is not None
+        return self.external_url
+
+    @property
+    def redis_url(self) -> str | None:
+        return self.redis.url if self.redis is not None else self.external_redis_url
+
+    def abort(self) -> None:
+        if self.redis is not None:
+            self.redis.stop()
+        if self.postgres is not None:
+            self.postgres.stop()
+
+
+def launch_stack(settings: Settings) -> Launch:
+    """Spawn what must be spawned and return at once; ``finish_stack`` waits for it.
+
+    Splitting the two lets the servers boot while pytest imports the project's conftest.
+    """
     started = time.monotonic()
     tmp_dir = Path(settings.tmp_dir)
-    postgres: EmbeddedPostgres | None = None
-    redis: EmbeddedRedis | None = None
+    spec = TemplateSpec(
+        migrator=migrator_for(settings),
+        init_dir=settings.path(settings.init_dir),
+        schema_inputs=tuple(p for p in map(settings.path, settings.schema_inputs) if p),
+        project_dir=settings.project_dir,
+        prefix=settings.prefix,
+    )
+    external = settings.database_url
+    if external is not None:
+        external = urls.libpq_url(external)
+        check_target(external, settings)
+    launch = Launch(settings, spec, new_run_id(), started, external, None, None, settings.redis_url)
+    try:
+        if external is None:
+            launch.postgres = start_postgres(
+                tmp_dir=tmp_dir,
+                pg_bin=settings.path(settings.pg_bin),
+                conf_file=settings.path(settings.postgres_conf),
+                wait=False,
+            )
+        if settings.redis and launch.external_redis_url is None:
+            launch.redis = start_redis(
+                tmp_dir=tmp_dir, redis_bin=settings.path(settings.redis_bin), wait=False
+            )
+    except BaseException:
+        launch.abort()
+        raise
+    return launch
+
+
+def finish_stack(launch: Launch) -> Stack:
+    """Wait for the servers, take the run's lease, collect leftovers, build the template."""
+    settings = launch.settings
+    timings: dict[str, float] = {}
     lease: RunLease | None = None
     try:
-        spec = TemplateSpec(
-            migrator=migrator_for(settings),
-            init_dir=settings.path(settings.init_dir),
-            schema_inputs=tuple(p for p in map(settings.path, settings.schema_inputs) if p),
-            project_dir=settings.project_dir,
-            prefix=settings.prefix,
-        )
-        external = settings.database_url
-        if external is not None:
-            admin_url = urls.libpq_url(external)
-            check_target(admin_url, settings)
+        if launch.postgres is not None:
+            launch.postgres.wait_ready(settings.ready_timeout)
+        else:
             wait_for_postgres(
-                admin_url,
+                launch.admin_url,
                 timeout=settings.ready_timeout,
-                what=f"PostgreSQL at {urls.describe(admin_url)} (from {settings.database_url_env})",
+                what=f"PostgreSQL at {urls.describe(launch.admin_url)} "
+                f"(from {settings.database_url_env})",
                 fix=(
                     "Start it (`make up` starts the compose stack), fix the URL, or unset "
                     f"{settings.database_url_env} to let pgstack start an embedded server."
                 ),
             )
-        else:
-            postgres = start_postgres(
-                tmp_dir=tmp_dir,
-                pg_bin=settings.path(settings.pg_bin),
-                conf_file=settings.path(settings.postgres_conf),
+        timings["postgres"] = time.monotonic() - launch.started
+        if launch.redis is not None:
+            launch.redis.wait_ready(settings.ready_timeout)
+        elif settings.redis and launch.external_redis_url is not None:
+            wait_for_redis(
+                launch.external_redis_url,
                 timeout=settings.ready_timeout,
+                what=f"Redis at {launch.external_redis_url} (from {settings.redis_url_env})",
+                fix=f"Start it, fix the URL, or unset {settings.redis_url_env} to use "
+                "an embedded Redis.",
             )
-            admin_url = postgres.url
-        timings["postgres"] = time.monotonic() - started
-        redis_url = None
-        if settings.redis:
-            redis_url = settings.redis_url
-            if redis_url is not None:
-                wait_for_redis(
-                    redis_url,
-                    timeout=settings.ready_timeout,
-                    what=f"Redis at {redis_url} (from {settings.redis_url_env})",
-                    fix=f"Start it, fix the URL, or unset {settings.redis_url_env} to use "
-                    "an embedded Redis.",
-                )
-            else:
-                redis = start_redis(
-                    tmp_dir=tmp_dir,
-                    redis_bin=settings.path(settings.redis_bin),
-                    timeout=settings.ready_timeout,
-                )
-                redis_url = redis.url
-        timings["redis"] = time.monotonic() - started
-        run_id = new_run_id()
-        lease = RunLease(admin_url, run_id)
+        timings["redis"] = time.monotonic() - launch.started
+        admin_url = launch.admin_url
+        lease = RunLease(admin_url, launch.run_id)
         collected: list[str] = []
-        if postgres is None:
+        if launch.postgres is None:
             with admin.connect(admin_url) as conn:
                 collected = janitor.collect_dead(conn, settings.prefix)
-        template = ensure_template(admin_url, spec, run_id=run_id)
-        timings["template"] = time.monotonic() - started
+        template = ensure_template(admin_url, launch.spec, run_id=launch.run_id)
+        timings["template"] = time.monotonic() - launch.started
         plan = RunPlan(
-            run_id=run_id,
+            run_id=launch.run_id,
             controller_pid=os.getpid(),
             admin_url=admin_url,
             template=template.name,
             prefix=settings.prefix,
-            embedded=postgres is not None,
-            redis_url=redis_url,
+            embedded=launch.postgres is not None,
+            redis_url=launch.redis_url if settings.redis else None,
             app_role=settings.app_role,
             keep_failed=settings.keep_failed,
             database_url_env=settings.database_url_env,
             redis_url_env=settings.redis_url_env,
         )
-        return Stack(plan, postgres, redis, lease, timings, template.built, collected)
+        return Stack(plan, launch.postgres, launch.redis, lease, timings, template.built, collected)
     except BaseException:
         if lease is not None:
             lease.close()
-        if redis is not None:
-            redis.stop()
-        if postgres is not None:
-            postgres.stop()
+        launch.abort()
         raise
+
+
+def start_stack(settings: Settings) -> Stack:
+    """Find or start Postgres (and Redis), wait for them, build or reuse the template."""
+    return finish_stack(launch_stack(settings))
 
 
 @dataclass
@@ -227,6 +271,18 @@ class Worker:
             self._conn.close()
 
 
+def worker_database(prefix: str, run_id: str, worker_id: str) -> str:
+    if not worker_id.replace("_", "").isalnum():
+        raise ConfigError(f"Unexpected worker id {worker_id!r}")
+    return f"{prefix}_{run_id}_{worker_id}"
+
+
+def redis_url_for_worker(base: str, worker_id: str) -> str:
+    """The worker's own logical database on the Redis at ``base`` (not checked)."""
+    parts = urlsplit(base)
+    return urlunsplit(parts._replace(path=f"/{redis_db_index(worker_id)}"))
+
+
 def redis_db_index(worker_id: str) -> int:
     """``main`` (no xdist) → 1, ``gw0`` → 1, ``gw1`` → 2, …; database 0 stays unused."""
     if worker_id.startswith("gw") and worker_id[2:].isdigit():
@@ -234,7 +290,7 @@ def redis_db_index(worker_id: str) -> int:
     return 1
 
 
-def _redis_url_for(base: str, index: int) -> str:
+def _checked_redis_url(base: str, worker_id: str) -> str:
     import redis
 
     client = redis.Redis.from_url(base, socket_connect_timeout=5)
@@ -244,21 +300,19 @@ def _redis_url_for(base: str, index: int) -> str:
         available = 16  # CONFIG may be disabled on managed servers; assume the default
     finally:
         client.close()
+    index = redis_db_index(worker_id)
     if index >= available:
         raise RedisDatabasesExhausted(
             f"Redis at {base} has {available} logical databases, but worker needs database "
             f"{index}. Run fewer workers (-n) or start Redis with --databases {index + 1} "
             "or more."
         )
-    parts = urlsplit(base)
-    return urlunsplit(parts._replace(path=f"/{index}"))
+    return redis_url_for_worker(base, worker_id)
 
 
 def open_worker(plan: RunPlan, worker_id: str) -> Worker:
     """Clone this worker's database and pick its Redis database."""
-    if not worker_id.replace("_", "").isalnum():
-        raise ConfigError(f"Unexpected worker id {worker_id!r}")
-    name = f"{plan.prefix}_{plan.run_id}_{worker_id}"
+    name = worker_database(plan.prefix, plan.run_id, worker_id)
     conn = admin.connect(plan.admin_url, application_name=f"pgstack-worker:{worker_id}")
     try:
         url = clone_database(
@@ -270,7 +324,7 @@ def open_worker(plan: RunPlan, worker_id: str) -> Worker:
         )
         redis_url = None
         if plan.redis_url is not None:
-            redis_url = _redis_url_for(plan.redis_url, redis_db_index(worker_id))
+            redis_url = _checked_redis_url(plan.redis_url, worker_id)
     except BaseException:
         conn.close()
         raise

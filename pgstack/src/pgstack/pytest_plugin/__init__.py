@@ -15,6 +15,7 @@ from pgstack.pytest_plugin.fixtures import (
 )
 from pgstack.pytest_plugin.hooks import (
     pytest_addoption,
+    pytest_configure,
     pytest_load_initial_conftests,
     pytest_report_header,
     pytest_runtest_makereport,
@@ -29,6 +30,7 @@ __all__ = [
     "fresh_database",
     "pgstack_worker",
     "pytest_addoption",
+    "pytest_configure",
     "pytest_load_initial_conftests",
     "pytest_report_header",
     "pytest_runtest_makereport",

@@ -1,10 +1,17 @@
 """pytest hooks: start the stack in the controller, give each worker its database.
 
-Everything happens in ``pytest_load_initial_conftests`` so that a worker's coordinates are
-in the environment *before* the project's conftest.py is imported (settings objects that
-read DATABASE_URL at import time see their own database). Servers are started by the
-controller (the xdist master, or the only process) and stopped at its exit; workers only
-clone. Plain values reach workers through the inherited environment.
+A worker's coordinates are in the environment *before* the project's conftest.py is
+imported (settings objects that read DATABASE_URL at import time see their own database):
+
+- controller (the xdist master, or the only process): ``pytest_load_initial_conftests``
+  spawns the servers and exports the URLs, without waiting, so the servers boot while
+  pytest imports the conftest; ``pytest_configure`` waits for them, builds the template and
+  (without xdist) clones the database. Connections work from ``pytest_configure`` on.
+- xdist worker (spawned after the controller's configure): clones its database in
+  ``pytest_load_initial_conftests``, then exports its URL.
+
+Servers stop at the controller's exit. Plain values reach workers through the inherited
+environment.
 """
 
 from __future__ import annotations
@@ -19,7 +26,18 @@ import pytest
 from pgstack import urls
 from pgstack.errors import PgstackError
 from pgstack.settings import Settings, load_settings, read_pyproject_table
-from pgstack.stack import PLAN_ENV, RunPlan, Stack, Worker, open_worker, start_stack
+from pgstack.stack import (
+    PLAN_ENV,
+    Launch,
+    RunPlan,
+    Stack,
+    Worker,
+    finish_stack,
+    launch_stack,
+    open_worker,
+    redis_url_for_worker,
+    worker_database,
+)
 
 ENABLE_ENV = "PGSTACK_ENABLE"
 
@@ -31,7 +49,9 @@ class PluginState:
     enabled: bool
     reason: str = ""
     settings: Settings | None = None
+    launch: Launch | None = None  # controller, between load_initial_conftests and configure
     stack: Stack | None = None  # only in the process that owns the servers
+    xdist_controller: bool = False
     worker: Worker | None = None  # in every process that runs tests
     plan: RunPlan | None = None
     saved_env: dict[str, str | None] = field(default_factory=dict)
@@ -131,26 +151,50 @@ def _start(config: pytest.Config, project_dir: Path) -> None:
     atexit.register(_shutdown, state)  # also when pytest stops before configure
 
     plan = _worker_plan()
-    if plan is None:
-        os.environ.pop(PLAN_ENV, None)
-        state.stack = start_stack(settings)
-        plan = state.stack.plan
-        _export(state, PLAN_ENV, plan.to_json())
-        if _xdist_controller(config):
-            state.plan = plan
-            return
-        worker_id = "main"
-    else:
-        worker_id = os.environ["PYTEST_XDIST_WORKER"]
-    state.plan = plan
+    if plan is not None:
+        state.plan = plan
+        _open_worker(state, plan, os.environ["PYTEST_XDIST_WORKER"])
+        return
+    os.environ.pop(PLAN_ENV, None)
+    state.xdist_controller = _xdist_controller(config)
+    state.launch = launch = launch_stack(settings)
+    if not state.xdist_controller:
+        # The database does not exist yet, but its URL is known: conftest may read it.
+        name = worker_database(settings.prefix, launch.run_id, "main")
+        _export(state, settings.database_url_env, urls.with_database(launch.admin_url, name))
+        if settings.redis and launch.redis_url is not None:
+            _export(state, settings.redis_url_env, redis_url_for_worker(launch.redis_url, "main"))
+
+
+def _open_worker(state: PluginState, plan: RunPlan, worker_id: str) -> None:
     state.worker = open_worker(plan, worker_id)
     _export(state, plan.database_url_env, state.worker.url)
     if state.worker.redis_url is not None:
         _export(state, plan.redis_url_env, state.worker.redis_url)
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    """Controller: wait for the servers, build the template, clone (before xdist spawns)."""
+    state = config.stash.get(STATE_KEY, None)
+    if state is None or state.launch is None:
+        return
+    launch, state.launch = state.launch, None
+    try:
+        state.stack = finish_stack(launch)
+        state.plan = state.stack.plan
+        _export(state, PLAN_ENV, state.plan.to_json())
+        if not state.xdist_controller:
+            _open_worker(state, state.plan, "main")
+    except PgstackError as exc:
+        raise pytest.UsageError(f"pgstack: {exc}") from exc
+
+
 def _shutdown(state: PluginState) -> None:
     try:
+        if state.launch is not None:  # pytest stopped before configure
+            launch, state.launch = state.launch, None
+            launch.abort()
         if state.worker is not None:
             worker, state.worker = state.worker, None
             worker.close()

@@ -20,14 +20,13 @@ from subprocess import Popen
 from pgstack.errors import ServerStartFailed
 from pgstack.servers import process
 from pgstack.servers.binaries import find_postgres_bin, reachable_bin, unprivileged_account
-from pgstack.servers.process import RunAs
+from pgstack.servers.process import RunAs, ServerProcess
 from pgstack.wait import wait_until
 
 SUPERUSER = "postgres"
 DIR_PREFIX = "pgstack-pg-"
 OWNER_FILE = "pgstack.owner"
 CACHE_PREFIX = "pgstack-initdb-"
-_PORT_ATTEMPTS = 4
 _INITDB_ARGS = (
     "-U",
     SUPERUSER,
@@ -41,14 +40,22 @@ _INITDB_ARGS = (
 
 @dataclass
 class EmbeddedPostgres:
-    """A running embedded cluster; ``url`` points at its ``postgres`` database."""
+    """An embedded cluster; ``url`` points at its ``postgres`` database."""
 
     bin_dir: Path
     data_dir: Path
-    port: int
-    process: Popen[bytes]
+    server: ServerProcess
     run_as: RunAs | None = None
     _stopped: bool = field(default=False, repr=False)
+
+    @property
+    def port(self) -> int:
+        return self.server.port
+
+    @property
+    def process(self) -> Popen[bytes]:
+        assert self.server.process is not None
+        return self.server.process
 
     @property
     def url(self) -> str:
@@ -56,14 +63,22 @@ class EmbeddedPostgres:
 
     @property
     def log_path(self) -> Path:
-        return self.data_dir / "server.log"
+        return self.server.log_path
+
+    def wait_ready(self, timeout: float) -> None:
+        """Block until ``SELECT 1`` answers (the port may change if it was taken)."""
+        try:
+            self.server.wait_ready(timeout)
+        except BaseException:
+            self.stop()
+            raise
 
     def stop(self) -> None:
         """Fast shutdown, then delete the data folder: nothing is left behind."""
         if self._stopped:
             return
         self._stopped = True
-        process.stop(self.process)
+        self.server.stop()
         shutil.rmtree(self.data_dir, ignore_errors=True)
 
 
@@ -73,8 +88,14 @@ def start_postgres(
     pg_bin: Path | None = None,
     conf_file: Path | None = None,
     timeout: float = 30.0,
+    wait: bool = True,
 ) -> EmbeddedPostgres:
-    """initdb a new cluster under ``tmp_dir`` and start it; raises with the server's log."""
+    """Copy a pristine cluster under ``tmp_dir`` and start it.
+
+    With ``wait=False`` it returns as soon as the server process is spawned (its URL is
+    already known), so the caller can do other work while PostgreSQL starts; call
+    ``wait_ready`` before using it.
+    """
     sweep_stale(tmp_dir)
     run_as = unprivileged_account()
     bin_dir = reachable_bin(find_postgres_bin(pg_bin), run_as, Path(tempfile.gettempdir()))
@@ -87,10 +108,40 @@ def start_postgres(
         _copy_cluster(_initdb_cache(bin_dir, run_as, tmp_dir), pgdata, run_as)
         if conf_file is not None:
             _append_settings(pgdata, conf_file)
-        return _start_on_free_port(bin_dir, data_dir, pgdata, run_as, timeout)
     except BaseException:
         shutil.rmtree(data_dir, ignore_errors=True)
         raise
+    server = ServerProcess(
+        label=f"Embedded PostgreSQL (data {pgdata})",
+        argv=lambda port: [
+            bin_dir / "postgres",
+            "-D",
+            pgdata,
+            "-p",
+            str(port),
+            "-c",
+            "listen_addresses=127.0.0.1",
+            "-c",
+            f"unix_socket_directories={data_dir}",
+            "-c",
+            "logging_collector=off",
+        ],
+        url=lambda port: f"postgresql://{SUPERUSER}@127.0.0.1:{port}/postgres",
+        waiter=wait_for_postgres,
+        log_path=data_dir / "server.log",
+        fix="See the server log above; set PGSTACK_PG_BIN to try other binaries.",
+        run_as=run_as,
+        env=_clean_env(),
+    )
+    embedded = EmbeddedPostgres(bin_dir, data_dir, server, run_as)
+    try:
+        server.spawn()
+    except BaseException:
+        embedded.stop()
+        raise
+    if wait:
+        embedded.wait_ready(timeout)
+    return embedded
 
 
 def _initdb_cache(bin_dir: Path, run_as: RunAs | None, tmp_dir: Path) -> Path:
@@ -170,53 +221,6 @@ def _append_settings(pgdata: Path, conf_file: Path) -> None:
         ) from exc
     with open(pgdata / "postgresql.conf", "a", encoding="utf-8") as conf:
         conf.write(f"\n# --- appended by pgstack from {conf_file} ---\n{text}\n")
-
-
-def _start_on_free_port(
-    bin_dir: Path, data_dir: Path, pgdata: Path, run_as: RunAs | None, timeout: float
-) -> EmbeddedPostgres:
-    last: ServerStartFailed | None = None
-    for _ in range(_PORT_ATTEMPTS):
-        port = process.free_port()
-        proc = process.spawn(
-            [
-                bin_dir / "postgres",
-                "-D",
-                pgdata,
-                "-p",
-                str(port),
-                "-c",
-                "listen_addresses=127.0.0.1",
-                "-c",
-                f"unix_socket_directories={data_dir}",
-                "-c",
-                "logging_collector=off",
-            ],
-            log_path=data_dir / "server.log",
-            run_as=run_as,
-            env=_clean_env(),
-        )
-        server = EmbeddedPostgres(bin_dir, data_dir, port, proc, run_as)
-        try:
-            wait_for_postgres(
-                server.url,
-                timeout=timeout,
-                what=f"Embedded PostgreSQL at 127.0.0.1:{port} (data {pgdata})",
-                fix="See the server log above; set PGSTACK_PG_BIN to try other binaries.",
-                give_up=lambda proc=proc, log=server.log_path: process.exit_reason(proc, log),
-            )
-            return server
-        except Exception as exc:
-            process.stop(proc)
-            log = process.tail(server.log_path)
-            if "already in use" in log:
-                last = ServerStartFailed(f"port {port} was taken: {log}")
-                (data_dir / "server.log").unlink(missing_ok=True)
-                continue
-            raise ServerStartFailed(str(exc)) from exc
-    raise ServerStartFailed(
-        f"Embedded PostgreSQL could not bind a free port in {_PORT_ATTEMPTS} attempts: {last}"
-    )
 
 
 def wait_for_postgres(url: str, *, timeout: float, what: str, fix: str, give_up=None) -> None:

@@ -8,9 +8,11 @@ import signal
 import socket
 import subprocess
 import sys
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
+
+from pgstack.errors import ServerStartFailed
 
 _PR_SET_PDEATHSIG = 1
 
@@ -123,3 +125,55 @@ def pid_alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+Waiter = Callable[..., None]
+
+
+@dataclass
+class ServerProcess:
+    """A server started on a free loopback port, re-spawned if another process took the port
+    between our pick and its bind. ``spawn`` returns at once; ``wait_ready`` proves it."""
+
+    label: str  # "Embedded PostgreSQL", for messages
+    argv: Callable[[int], Sequence[str | os.PathLike[str]]]  # command line for a port
+    url: Callable[[int], str]  # probe URL for a port
+    waiter: Waiter  # wait_for_postgres / wait_for_redis
+    log_path: Path
+    fix: str
+    run_as: RunAs | None = None
+    env: dict[str, str] | None = None
+    attempts: int = 4
+    port: int = 0
+    process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+
+    def spawn(self) -> None:
+        self.port = free_port()
+        self.log_path.unlink(missing_ok=True)
+        self.process = spawn(
+            self.argv(self.port), log_path=self.log_path, run_as=self.run_as, env=self.env
+        )
+
+    def wait_ready(self, timeout: float) -> None:
+        for attempt in range(1, self.attempts + 1):
+            proc = self.process
+            assert proc is not None, "spawn() first"
+            try:
+                self.waiter(
+                    self.url(self.port),
+                    timeout=timeout,
+                    what=f"{self.label} at 127.0.0.1:{self.port}",
+                    fix=self.fix,
+                    give_up=lambda proc=proc: exit_reason(proc, self.log_path),
+                )
+                return
+            except Exception as exc:
+                stop(proc)
+                if "already in use" in tail(self.log_path) and attempt < self.attempts:
+                    self.spawn()
+                    continue
+                raise ServerStartFailed(str(exc)) from exc
+
+    def stop(self) -> None:
+        if self.process is not None:
+            stop(self.process)
