@@ -118,7 +118,10 @@ def test_embedded_run_end_to_end(project):
     )
     result = project.run("-n", "2")
     result.assert_outcomes(passed=1)
-    line = next(line for line in result.outlines if "embedded PostgreSQL" in line)
+    line = next(line for line in result.outlines if "(embedded, data " in line)
     port = int(line.split("127.0.0.1:")[1].split("/")[0])
+    data_dir = Path(line.split("(embedded, data ")[1].split(")")[0])
+    assert data_dir.name.startswith(DIR_PREFIX)
+    assert not data_dir.exists()
     with pytest.raises(psycopg.OperationalError):
         psycopg.connect(f"postgresql://postgres@127.0.0.1:{port}/postgres", connect_timeout=2)

@@ -215,10 +215,12 @@ def pytest_report_header(config: pytest.Config) -> list[str] | None:
     stack = state.stack
     if plan is None or stack is None:
         return None
-    where = "embedded" if plan.embedded else "external"
+    where = "external"
+    if stack.postgres is not None:
+        where = f"embedded, data {stack.postgres.data_dir}"
     t = stack.timings
     lines = [
-        f"pgstack: run {plan.run_id}, {where} PostgreSQL {urls.describe(plan.admin_url)}, "
+        f"pgstack: run {plan.run_id}, PostgreSQL {urls.describe(plan.admin_url)} ({where}), "
         f"template {plan.template} ({'built' if stack.template_built else 'reused'})",
         f"pgstack: ready in {t.get('template', 0):.2f} s (postgres {t.get('postgres', 0):.2f} s, "
         f"redis {t.get('redis', 0) - t.get('postgres', 0):.2f} s, "

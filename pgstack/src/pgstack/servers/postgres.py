@@ -13,14 +13,13 @@ import hashlib
 import os
 import shutil
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from subprocess import Popen
 
 from pgstack.errors import ServerStartFailed
 from pgstack.servers import process
 from pgstack.servers.binaries import find_postgres_bin, reachable_bin, unprivileged_account
-from pgstack.servers.process import RunAs, ServerProcess
+from pgstack.servers.process import EmbeddedServer, RunAs, ServerProcess
 from pgstack.wait import wait_until
 
 SUPERUSER = "postgres"
@@ -39,47 +38,19 @@ _INITDB_ARGS = (
 
 
 @dataclass
-class EmbeddedPostgres:
+class EmbeddedPostgres(EmbeddedServer):
     """An embedded cluster; ``url`` points at its ``postgres`` database."""
 
-    bin_dir: Path
-    data_dir: Path
-    server: ServerProcess
+    bin_dir: Path = Path()
     run_as: RunAs | None = None
-    _stopped: bool = field(default=False, repr=False)
 
     @property
-    def port(self) -> int:
-        return self.server.port
-
-    @property
-    def process(self) -> Popen[bytes]:
-        assert self.server.process is not None
-        return self.server.process
+    def data_dir(self) -> Path:
+        return self.work_dir
 
     @property
     def url(self) -> str:
         return f"postgresql://{SUPERUSER}@127.0.0.1:{self.port}/postgres"
-
-    @property
-    def log_path(self) -> Path:
-        return self.server.log_path
-
-    def wait_ready(self, timeout: float) -> None:
-        """Block until ``SELECT 1`` answers (the port may change if it was taken)."""
-        try:
-            self.server.wait_ready(timeout)
-        except BaseException:
-            self.stop()
-            raise
-
-    def stop(self) -> None:
-        """Fast shutdown, then delete the data folder: nothing is left behind."""
-        if self._stopped:
-            return
-        self._stopped = True
-        self.server.stop()
-        shutil.rmtree(self.data_dir, ignore_errors=True)
 
 
 def start_postgres(
@@ -133,14 +104,8 @@ def start_postgres(
         run_as=run_as,
         env=_clean_env(),
     )
-    embedded = EmbeddedPostgres(bin_dir, data_dir, server, run_as)
-    try:
-        server.spawn()
-    except BaseException:
-        embedded.stop()
-        raise
-    if wait:
-        embedded.wait_ready(timeout)
+    embedded = EmbeddedPostgres(data_dir, server, bin_dir=bin_dir, run_as=run_as)
+    embedded._spawn(wait, timeout)
     return embedded
 
 

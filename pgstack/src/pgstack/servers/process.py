@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -33,6 +34,12 @@ class RunAs:
     gid: int
 
 
+def _as_user(run_as: RunAs | None) -> dict[str, object]:
+    if run_as is None:
+        return {}
+    return {"user": run_as.uid, "group": run_as.gid, "extra_groups": []}
+
+
 def spawn(
     argv: Sequence[str | os.PathLike[str]],
     *,
@@ -42,9 +49,6 @@ def spawn(
 ) -> subprocess.Popen[bytes]:
     """Start a long-running server with stdout+stderr going to ``log_path``."""
     with open(log_path, "ab") as log:
-        kwargs: dict[str, object] = {}
-        if run_as is not None:
-            kwargs.update(user=run_as.uid, group=run_as.gid, extra_groups=[])
         return subprocess.Popen(
             [str(part) for part in argv],
             stdin=subprocess.DEVNULL,
@@ -52,7 +56,7 @@ def spawn(
             stderr=subprocess.STDOUT,
             preexec_fn=_die_with_parent,  # noqa: PLW1509 - needed for PR_SET_PDEATHSIG
             env=env,
-            **kwargs,  # type: ignore[arg-type]
+            **_as_user(run_as),  # type: ignore[arg-type]
         )
 
 
@@ -65,9 +69,6 @@ def run_tool(
     timeout: float = 120.0,
 ) -> subprocess.CompletedProcess[str]:
     """Run a short tool (initdb, …); return the result, the caller decides what failure means."""
-    kwargs: dict[str, object] = {}
-    if run_as is not None:
-        kwargs.update(user=run_as.uid, group=run_as.gid, extra_groups=[])
     return subprocess.run(
         [str(part) for part in argv],
         stdin=subprocess.DEVNULL,
@@ -76,7 +77,7 @@ def run_tool(
         timeout=timeout,
         env=env,
         check=False,
-        **kwargs,  # type: ignore[arg-type]
+        **_as_user(run_as),  # type: ignore[arg-type]
     )
 
 
@@ -177,3 +178,50 @@ class ServerProcess:
     def stop(self) -> None:
         if self.process is not None:
             stop(self.process)
+
+
+@dataclass
+class EmbeddedServer:
+    """A server of ours: its process and the folder it lives in, both gone after ``stop``."""
+
+    work_dir: Path
+    server: ServerProcess
+    _stopped: bool = field(default=False, init=False, repr=False)
+
+    @property
+    def port(self) -> int:
+        return self.server.port
+
+    @property
+    def process(self) -> subprocess.Popen[bytes]:
+        assert self.server.process is not None, "not spawned"
+        return self.server.process
+
+    @property
+    def log_path(self) -> Path:
+        return self.server.log_path
+
+    def wait_ready(self, timeout: float) -> None:
+        """Block until the server answers a real request (the port may change if taken)."""
+        try:
+            self.server.wait_ready(timeout)
+        except BaseException:
+            self.stop()
+            raise
+
+    def stop(self) -> None:
+        """Shut down, then delete the folder: nothing is left behind."""
+        if self._stopped:
+            return
+        self._stopped = True
+        self.server.stop()
+        shutil.rmtree(self.work_dir, ignore_errors=True)
+
+    def _spawn(self, wait: bool, timeout: float) -> None:
+        try:
+            self.server.spawn()
+        except BaseException:
+            self.stop()
+            raise
+        if wait:
+            self.wait_ready(timeout)

@@ -2,52 +2,24 @@
 
 from __future__ import annotations
 
-import shutil
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from subprocess import Popen
 
 from pgstack.servers.binaries import find_redis_server
-from pgstack.servers.process import ServerProcess
+from pgstack.servers.process import EmbeddedServer, ServerProcess
 from pgstack.wait import wait_until
 
 DATABASES = 256
 
 
 @dataclass
-class EmbeddedRedis:
-    binary: Path
-    work_dir: Path
-    server: ServerProcess
-    _stopped: bool = field(default=False, repr=False)
-
-    @property
-    def port(self) -> int:
-        return self.server.port
-
-    @property
-    def process(self) -> Popen[bytes]:
-        assert self.server.process is not None
-        return self.server.process
+class EmbeddedRedis(EmbeddedServer):
+    binary: Path = Path()
 
     @property
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.port}/0"
-
-    def wait_ready(self, timeout: float) -> None:
-        try:
-            self.server.wait_ready(timeout)
-        except BaseException:
-            self.stop()
-            raise
-
-    def stop(self) -> None:
-        if self._stopped:
-            return
-        self._stopped = True
-        self.server.stop()
-        shutil.rmtree(self.work_dir, ignore_errors=True)
 
 
 def start_redis(
@@ -80,14 +52,8 @@ def start_redis(
         log_path=work_dir / "server.log",
         fix="See the server log above; set PGSTACK_REDIS_BIN to try another binary.",
     )
-    embedded = EmbeddedRedis(binary, work_dir, server)
-    try:
-        server.spawn()
-    except BaseException:
-        embedded.stop()
-        raise
-    if wait:
-        embedded.wait_ready(timeout)
+    embedded = EmbeddedRedis(work_dir, server, binary=binary)
+    embedded._spawn(wait, timeout)
     return embedded
 
 
