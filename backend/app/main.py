@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from app.api.routes import customers, organizations
+from app.api.routes import auth, billing, customers, organizations, services, subscriptions, users
 
 app = FastAPI(title="pgstack example backend")
-app.include_router(organizations.router)
-app.include_router(customers.router)
+for module in (organizations, auth, users, customers, services, subscriptions, billing):
+    app.include_router(module.router)
 
 
 @app.get("/health")

@@ -3,8 +3,11 @@ DATABASE_URL and REDIS_URL before any test module imports this)."""
 
 from __future__ import annotations
 
+from pydantic import field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
+
+PLACEHOLDER_SECRETS = {"", "changeme", "changethis", "secret"}
 
 
 class Settings(BaseSettings):
@@ -12,7 +15,18 @@ class Settings(BaseSettings):
 
     database_url: str
     redis_url: str = "redis://127.0.0.1:6379/0"
+    jwt_secret: str
+    jwt_algorithm: str = "HS256"
+    access_token_minutes: int = 30
     cache_ttl_seconds: int = 60
+    queue_name: str = "billing"
+
+    @field_validator("jwt_secret")
+    @classmethod
+    def _real_secret(cls, value: str) -> str:
+        if value.strip().lower() in PLACEHOLDER_SECRETS or len(value) < 32:
+            raise ValueError("JWT_SECRET must be a real secret of at least 32 characters")
+        return value
 
     @property
     def sqlalchemy_url(self) -> str:

@@ -1,6 +1,6 @@
 """The fixtures; each layer can be overridden on its own in a project's conftest.py.
 
-pgstack_worker → database_url → db_engine → db_session
+pgstack_worker → database_url → db_engine → db_session (+ db_session_options)
                               → db_connection
               → fresh_database
               → redis_url → redis_client
@@ -53,10 +53,17 @@ def db_engine(pgstack_worker: Worker) -> Iterator[Engine]:
     engine.dispose()
 
 
+@pytest.fixture(scope="session")
+def db_session_options() -> dict[str, Any]:
+    """Keyword arguments for ``db_session``'s Session; override it to match your app's
+    sessionmaker (e.g. ``{"expire_on_commit": False}``)."""
+    return {}
+
+
 @pytest.fixture
-def db_session(db_engine: Engine) -> Iterator[Session]:
+def db_session(db_engine: Engine, db_session_options: dict[str, Any]) -> Iterator[Session]:
     """A Session in a transaction rolled back after the test; commit() inside is a SAVEPOINT."""
-    with isolation.rollback_session(db_engine) as session:
+    with isolation.rollback_session(db_engine, **db_session_options) as session:
         yield session
 
 
