@@ -11,7 +11,7 @@ STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 WORKERS ?= auto
 
-.PHONY: help test check lint format test-pgstack test-backend bench clean
+.PHONY: help venv test test-fast check lint format test-pgstack test-backend bench clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | \
@@ -29,6 +29,9 @@ venv: $(STAMP) ## Create .venv with pinned dependencies
 test: $(STAMP) ## Run the backend suite in parallel on embedded PostgreSQL + Redis
 	cd backend && ../$(BIN)/pytest -n $(WORKERS) $(PYTEST_ARGS)
 
+test-fast: $(STAMP) ## Same, without tests marked slow
+	cd backend && ../$(BIN)/pytest -n $(WORKERS) -m "not slow" $(PYTEST_ARGS)
+
 lint: $(STAMP) ## ruff lint + format check
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -40,8 +43,9 @@ format: $(STAMP) ## Apply ruff fixes and formatting
 test-pgstack: $(STAMP) ## pgstack's own tests (inner pytest runs on real servers)
 	cd pgstack && ../$(BIN)/pytest -n $(WORKERS) $(PYTEST_ARGS)
 
-test-backend: $(STAMP) ## Backend suite (random order: pytest-randomly)
-	cd backend && ../$(BIN)/pytest -n $(WORKERS) $(PYTEST_ARGS)
+test-backend: $(STAMP) ## Backend suite in random order (pytest-randomly), with coverage
+	cd backend && ../$(BIN)/pytest -n $(WORKERS) -p randomly --cov=app \
+		--cov-report=term-missing:skip-covered --cov-fail-under=90 $(PYTEST_ARGS)
 
 check: lint test-pgstack test-backend ## Everything CI runs: lint, pgstack's tests, backend suite
 

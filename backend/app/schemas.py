@@ -36,7 +36,7 @@ class OrganizationOut(_Out):
 class SignupOut(BaseModel):
     organization: OrganizationOut
     access_token: str
-    token_type: str = "bearer"
+    token_type: str = "bearer"  # noqa: S105 - the OAuth2 token type, not a secret
 
 
 class TokenIn(BaseModel):
@@ -47,7 +47,7 @@ class TokenIn(BaseModel):
 
 class TokenOut(BaseModel):
     access_token: str
-    token_type: str = "bearer"
+    token_type: str = "bearer"  # noqa: S105 - the OAuth2 token type, not a secret
 
 
 class UserIn(BaseModel):

@@ -10,12 +10,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from fastapi.testclient import TestClient
-from sqlalchemy.orm import Session
-
 from app.core.cache import get_redis
 from app.core.db import SessionLocal, get_session, set_tenant
 from app.main import app
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
 from tests import factories
 from tests.factories import Tenant
 

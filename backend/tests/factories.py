@@ -8,11 +8,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
 
-from sqlalchemy.orm import Session
-
 from app.core.db import set_tenant
 from app.core.security import TokenClaims, create_token, hash_password
 from app.models import Customer, Organization, Service, Subscription, User, UserRole
+from sqlalchemy.orm import Session
 
 PASSWORD = "correct horse battery"
 
@@ -43,7 +42,7 @@ def user(
     row = User(
         organization_id=org.id,
         email=email,
-        full_name=email.split("@")[0].title(),
+        full_name=email.split("@", maxsplit=1)[0].title(),
         password_hash=password_hash(),
         role=role,
         is_active=active,

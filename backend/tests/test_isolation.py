@@ -6,9 +6,9 @@ import os
 
 import psycopg
 import pytest
+from app.models import Organization
 from sqlalchemy import func, select, text
 
-from app.models import Organization
 from tests import factories
 
 pytestmark = pytest.mark.integration
@@ -34,7 +34,9 @@ def test_connected_to_this_workers_database(db_session):
 
 def test_app_role_is_not_superuser(db_session):
     user, is_super, bypass = db_session.execute(
-        text("SELECT current_user, rolsuper, rolbypassrls FROM pg_roles WHERE rolname = current_user")
+        text(
+            "SELECT current_user, rolsuper, rolbypassrls FROM pg_roles WHERE rolname = current_user"
+        )
     ).one()
     assert user == "app"
     assert (is_super, bypass) == (False, False)

@@ -7,7 +7,7 @@ from logging.config import fileConfig
 
 from alembic import context
 from app.models import Base
-from sqlalchemy import create_engine, pool
+from sqlalchemy import Connection, create_engine, pool
 from sqlalchemy.engine import make_url
 
 config = context.config
@@ -35,11 +35,11 @@ def run_migrations_offline() -> None:
 VIEWS = {"monthly_revenue", "tenant_monthly_revenue"}
 
 
-def include_object(obj, name, type_, reflected, compare_to) -> bool:  # noqa: ANN001
+def include_object(obj, name, type_, reflected, compare_to) -> bool:
     return not (type_ == "table" and name in VIEWS)
 
 
-def _run(connection) -> None:  # noqa: ANN001
+def _run(connection) -> None:
     context.configure(
         connection=connection, target_metadata=target_metadata, include_object=include_object
     )
@@ -48,10 +48,14 @@ def _run(connection) -> None:  # noqa: ANN001
 
 
 def run_migrations_online() -> None:
-    # pytest-alembic hands us its connection; otherwise connect to the configured URL.
-    connection = config.attributes.get("connection")
-    if connection is not None:
-        _run(connection)
+    # A caller (pytest-alembic, a test) may hand us a Connection or an Engine.
+    given = config.attributes.get("connection")
+    if isinstance(given, Connection):
+        _run(given)
+        return
+    if given is not None:
+        with given.connect() as connection:
+            _run(connection)
         return
     engine = create_engine(database_url(), poolclass=pool.NullPool)
     try:

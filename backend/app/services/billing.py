@@ -11,7 +11,6 @@ from app.models import BillingRun
 from app.schemas import RevenueRow
 
 
-
 def refresh(session: Session) -> int:
     """REFRESH MATERIALIZED VIEW CONCURRENTLY (through a SECURITY DEFINER function: the app
     role does not own the view); returns the current tenant's row count."""

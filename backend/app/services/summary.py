@@ -35,7 +35,9 @@ def compute(session: Session, customer: Customer) -> CustomerSummary:
     )
 
 
-def cached(session: Session, cache: redis.Redis, customer: Customer) -> tuple[CustomerSummary, bool]:
+def cached(
+    session: Session, cache: redis.Redis, customer: Customer
+) -> tuple[CustomerSummary, bool]:
     """(summary, hit): from Redis when present, else computed and stored."""
     key = cache_key(customer.organization_id, customer.id)
     raw = cache.get(key)

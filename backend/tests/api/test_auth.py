@@ -5,10 +5,10 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from sqlalchemy import select
-
 from app.core.security import TokenClaims, create_token, verify_password
 from app.models import Organization, User, UserRole
+from sqlalchemy import select
+
 from tests import factories
 
 pytestmark = [pytest.mark.api, pytest.mark.integration]

@@ -5,9 +5,9 @@ from __future__ import annotations
 import uuid
 
 import pytest
+from app.models import Customer
 from sqlalchemy import select
 
-from app.models import Customer
 from tests import factories
 
 pytestmark = [pytest.mark.api, pytest.mark.integration]
@@ -24,7 +24,9 @@ def people(db_session, tenant_a):
 
 def test_post_creates_row_with_the_values(client, as_tenant, tenant_a):
     payload = {"name": "Ann", "email": "Ann@Example.com", "attributes": {"tier": "gold"}}
-    response = client.post(tenant_a.path("/customers"), json=payload, headers=tenant_a.member_headers)
+    response = client.post(
+        tenant_a.path("/customers"), json=payload, headers=tenant_a.member_headers
+    )
     assert response.status_code == 201, response.text
     row = as_tenant(tenant_a).get(Customer, uuid.UUID(response.json()["id"]))
     assert (row.name, row.email, row.attributes) == ("Ann", "Ann@example.com", {"tier": "gold"})
@@ -34,9 +36,11 @@ def test_post_creates_row_with_the_values(client, as_tenant, tenant_a):
 def test_post_stores_jsonb_queryable_by_containment(client, as_tenant, tenant_a):
     payload = {"name": "Bo", "email": "bo@example.com", "attributes": {"tags": ["vip", "eu"]}}
     client.post(tenant_a.path("/customers"), json=payload, headers=tenant_a.member_headers)
-    found = as_tenant(tenant_a).scalars(
-        select(Customer).where(Customer.attributes.contains({"tags": ["eu"]}))
-    ).one()
+    found = (
+        as_tenant(tenant_a)
+        .scalars(select(Customer).where(Customer.attributes.contains({"tags": ["eu"]})))
+        .one()
+    )
     assert found.name == "Bo"
 
 
@@ -54,7 +58,9 @@ def test_get_returns_stored_record(client, people, tenant_a):
 
 
 def test_unknown_customer_is_404(client, tenant_a):
-    response = client.get(tenant_a.path(f"/customers/{uuid.uuid4()}"), headers=tenant_a.member_headers)
+    response = client.get(
+        tenant_a.path(f"/customers/{uuid.uuid4()}"), headers=tenant_a.member_headers
+    )
     assert response.status_code == 404
 
 
@@ -101,12 +107,17 @@ def test_list_paginates(client, people, tenant_a):
         ).json()
         for offset in (0, 2)
     ]
-    assert [[c["name"] for c in page] for page in pages] == [["Amy Alpha", "Mia Mike"], ["Zed Zulu"]]
+    assert [[c["name"] for c in page] for page in pages] == [
+        ["Amy Alpha", "Mia Mike"],
+        ["Zed Zulu"],
+    ]
 
 
 @pytest.mark.parametrize("params", [{"limit": 0}, {"limit": 201}, {"offset": -1}])
 def test_bad_pagination_is_422(client, tenant_a, params):
-    response = client.get(tenant_a.path("/customers"), params=params, headers=tenant_a.member_headers)
+    response = client.get(
+        tenant_a.path("/customers"), params=params, headers=tenant_a.member_headers
+    )
     assert response.status_code == 422
 
 
@@ -142,16 +153,22 @@ def test_delete_removes_the_row(client, as_tenant, people, tenant_a):
 
 def test_duplicate_email_ignores_case_and_is_409(client, tenant_a):
     url = tenant_a.path("/customers")
-    first = client.post(url, json={"name": "A", "email": "a@example.com"}, headers=tenant_a.member_headers)
+    first = client.post(
+        url, json={"name": "A", "email": "a@example.com"}, headers=tenant_a.member_headers
+    )
     assert first.status_code == 201
-    second = client.post(url, json={"name": "B", "email": "A@EXAMPLE.COM"}, headers=tenant_a.member_headers)
+    second = client.post(
+        url, json={"name": "B", "email": "A@EXAMPLE.COM"}, headers=tenant_a.member_headers
+    )
     assert second.status_code == 409
 
 
 def test_same_email_in_two_organizations_is_fine(client, tenant_a, tenant_b):
     payload = {"name": "Shared", "email": "shared@example.com"}
     for tenant in (tenant_a, tenant_b):
-        response = client.post(tenant.path("/customers"), json=payload, headers=tenant.member_headers)
+        response = client.post(
+            tenant.path("/customers"), json=payload, headers=tenant.member_headers
+        )
         assert response.status_code == 201
 
 
@@ -165,5 +182,7 @@ def test_same_email_in_two_organizations_is_fine(client, tenant_a, tenant_b):
     ],
 )
 def test_invalid_customer_is_422(client, tenant_a, payload):
-    response = client.post(tenant_a.path("/customers"), json=payload, headers=tenant_a.member_headers)
+    response = client.post(
+        tenant_a.path("/customers"), json=payload, headers=tenant_a.member_headers
+    )
     assert response.status_code == 422

@@ -6,9 +6,8 @@ import datetime as dt
 import uuid
 
 import pytest
-from pydantic import ValidationError
-
 from app.schemas import CustomerIn, QuantityChange, ServiceIn, SignupIn, SubscriptionIn
+from pydantic import ValidationError
 
 pytestmark = pytest.mark.unit
 

@@ -7,8 +7,6 @@ import uuid
 
 import jwt
 import pytest
-from pydantic import ValidationError
-
 from app.core.config import Settings, settings
 from app.core.security import (
     InvalidToken,
@@ -18,6 +16,7 @@ from app.core.security import (
     hash_password,
     verify_password,
 )
+from pydantic import ValidationError
 
 pytestmark = pytest.mark.unit
 

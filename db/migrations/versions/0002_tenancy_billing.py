@@ -115,7 +115,9 @@ def upgrade() -> None:
         sa.Column("id", sa.Uuid(), server_default=sa.text("gen_random_uuid()"), nullable=False),
         org_col,
         sa.Column("rows", sa.Integer(), nullable=False),
-        sa.Column("details", postgresql.JSONB(astext_type=sa.Text()), server_default="{}", nullable=False),
+        sa.Column(
+            "details", postgresql.JSONB(astext_type=sa.Text()), server_default="{}", nullable=False
+        ),
         _timestamps(),
         org_fk,
         sa.PrimaryKeyConstraint("id"),
@@ -123,14 +125,11 @@ def upgrade() -> None:
 
     # Row Level Security: the app role sees and writes only the current tenant's rows.
     op.execute("ALTER TABLE organizations ENABLE ROW LEVEL SECURITY")
-    op.execute(
-        "CREATE POLICY tenant_isolation ON organizations USING (id = app_current_org())"
-    )
+    op.execute("CREATE POLICY tenant_isolation ON organizations USING (id = app_current_org())")
     for table in TENANT_TABLES:
         op.execute(f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY")
         op.execute(
-            f"CREATE POLICY tenant_isolation ON {table} "
-            "USING (organization_id = app_current_org())"
+            f"CREATE POLICY tenant_isolation ON {table} USING (organization_id = app_current_org())"
         )
 
     # Login needs the tenant of a slug before any tenant is set.

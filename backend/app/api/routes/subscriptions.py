@@ -1,4 +1,4 @@
-"""Subscriptions (customer × service): create, change quantity under a row lock, cancel."""
+"""Subscriptions (customer x service): create, change quantity under a row lock, cancel."""
 
 from __future__ import annotations
 
@@ -86,9 +86,7 @@ def change_quantity(
         raise HTTPException(status.HTTP_409_CONFLICT, "only active subscriptions change")
     new_quantity = subscription.quantity + body.delta
     if new_quantity <= 0:
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_CONTENT, "quantity must stay above zero"
-        )
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "quantity must stay above zero")
     subscription.quantity = new_quantity
     session.commit()
     summary.invalidate(cache, org_id, subscription.customer_id)
