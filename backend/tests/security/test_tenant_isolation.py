@@ -10,6 +10,7 @@ import psycopg
 import pytest
 from app.models import Customer, Organization, Service, Subscription, User
 from sqlalchemy import func, select, text
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, ProgrammingError
 
 from tests import factories
@@ -160,7 +161,8 @@ def test_app_role_cannot_disable_rls(as_tenant, tenant_a):
 
 def test_app_role_logs_in_and_is_isolated(fresh_database):
     """The app's own login role (not SET ROLE) is bound by the same policies."""
-    url = fresh_database.url.replace("postgres@", "app:app@", 1)
+    url = make_url(fresh_database.url).set(username="app", password="app")
+    url = url.render_as_string(hide_password=False)
     org = uuid.uuid4()
     with psycopg.connect(fresh_database.url) as admin:
         admin.execute(

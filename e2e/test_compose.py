@@ -1,0 +1,165 @@
+"""The compose stack, run for real: the suite passes through `docker compose run --rm
+tests`, a failing test fails the run, `down` leaves nothing, and two stacks with different
+project names run side by side.
+
+Images: POSTGRES_IMAGE / REDIS_IMAGE / PYTHON_IMAGE from the environment (CI sets them to
+the offline stand-ins of scripts/build-offline-images.sh), else the official images.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import tempfile
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+COMPOSE_FILE = ROOT / "docker-compose.test.yml"
+TIMEOUT = 900
+
+
+def compose(project: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["docker", "compose", "-p", project, "-f", str(COMPOSE_FILE), *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        check=False,
+    )
+
+
+def _tail(result: subprocess.CompletedProcess[str]) -> str:
+    return (result.stdout + result.stderr)[-4000:]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def runner_image() -> None:
+    """Docker must work here: a missing engine fails the run, it does not skip it."""
+    version = subprocess.run(
+        ["docker", "compose", "version"], capture_output=True, text=True, check=False
+    )
+    if version.returncode != 0:
+        pytest.fail(
+            "Docker Compose v2 is not available (`docker compose version` failed: "
+            f"{(version.stderr or version.stdout).strip()}). Install Docker, or on a machine "
+            "like CI's run scripts/ci-docker-setup.sh.",
+            pytrace=False,
+        )
+    built = compose("pgstack-e2e-build", "build", "tests")
+    if built.returncode != 0:
+        pytest.fail(f"building the tests image failed:\n{_tail(built)}", pytrace=False)
+
+
+@pytest.fixture
+def project() -> Iterator[str]:
+    name = f"pgstack-e2e-{uuid.uuid4().hex[:8]}"
+    yield name
+    compose(name, "down", "-v", "--remove-orphans")
+
+
+def _leftovers(project: str) -> dict[str, list[str]]:
+    label = f"label=com.docker.compose.project={project}"
+    found = {}
+    for kind in (["ps", "-a"], ["network", "ls"], ["volume", "ls"]):
+        listing = subprocess.run(
+            ["docker", *kind, "-q", "--filter", label], capture_output=True, text=True, check=True
+        )
+        found[kind[0]] = listing.stdout.split()
+    return found
+
+
+def test_suite_passes_and_down_leaves_nothing(project):
+    result = compose(project, "run", "--rm", "tests", "-q")
+    assert result.returncode == 0, _tail(result)
+    summary = re.search(r"(\d+) passed", result.stdout)
+    assert summary and int(summary.group(1)) >= 150, _tail(result)
+    assert " failed" not in result.stdout and " skipped" not in result.stdout
+    assert "template pgstack_tpl_" in result.stdout  # pgstack prepare ran in the runner
+
+    down = compose(project, "down", "-v", "--remove-orphans")
+    assert down.returncode == 0, _tail(down)
+    assert _leftovers(project) == {"ps": [], "network": [], "volume": []}
+
+
+def test_a_failing_test_fails_the_run(project):
+    extra = Path(tempfile.mkdtemp(prefix="pgstack-e2e-"))
+    try:
+        (extra / "test_fails.py").write_text("def test_fails():\n    assert 1 == 2\n")
+        for path in (extra, extra / "test_fails.py"):
+            path.chmod(0o755)  # readable by the runner's non-root user
+        result = compose(
+            project, "run", "--rm", "-v", f"{extra}:/extra:ro", "tests", "/extra/test_fails.py"
+        )
+    finally:
+        shutil.rmtree(extra, ignore_errors=True)
+    assert result.returncode == 1, _tail(result)
+    assert "1 failed" in result.stdout
+
+
+def test_two_stacks_run_side_by_side():
+    names = [f"pgstack-e2e-{uuid.uuid4().hex[:8]}" for _ in range(2)]
+    cmd = ["docker", "compose", "-f", str(COMPOSE_FILE), "run", "--rm", "tests", "-q"]
+    args = ["-k", "isolation or health or cache"]
+    procs = [
+        subprocess.Popen(
+            [*cmd[:2], "-p", name, *cmd[2:], *args],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for name in names
+    ]
+    try:
+        outputs = [proc.communicate(timeout=TIMEOUT)[0] for proc in procs]
+        for proc, output in zip(procs, outputs, strict=True):
+            assert proc.returncode == 0, output[-4000:]
+            assert re.search(r"\d+ passed", output)
+    finally:
+        for name in names:
+            compose(name, "down", "-v", "--remove-orphans")
+
+
+def test_runner_is_not_root(project):
+    result = compose(project, "run", "--rm", "--entrypoint", "id", "tests", "-u")
+    assert result.returncode == 0, _tail(result)
+    assert result.stdout.strip() != "0"
+
+
+def test_devcontainer_override_gives_a_working_shell():
+    """What the devcontainer does: keep the runner up, install, prepare, run pytest in it."""
+    name = f"pgstack-e2e-{uuid.uuid4().hex[:8]}"
+    files = [
+        "-f",
+        str(COMPOSE_FILE),
+        "-f",
+        str(ROOT / ".devcontainer/docker-compose.devcontainer.yml"),
+    ]
+    base = ["docker", "compose", "-p", name, *files]
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [*base, *args], cwd=ROOT, capture_output=True, text=True, timeout=TIMEOUT, check=False
+        )
+
+    try:
+        up = run("up", "-d", "--wait")
+        assert up.returncode == 0, _tail(up)
+        post_create = json.loads((ROOT / ".devcontainer/devcontainer.json").read_text())[
+            "postCreateCommand"
+        ]
+        shell = run(
+            "exec", "-T", "-w", "/app", "tests", "sh", "-c",
+            f"{post_create} && pytest -q -p no:cacheprovider -k 'health or isolation'",
+        )  # fmt: skip
+        assert shell.returncode == 0, _tail(shell)
+        assert re.search(r"\d+ passed", shell.stdout)
+    finally:
+        run("down", "-v", "--remove-orphans")
