@@ -8,6 +8,7 @@ from typing import Annotated
 import redis
 from fastapi import Depends, HTTPException, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.core.cache import get_redis
@@ -63,3 +64,12 @@ def tenant_admin(user: TenantUser) -> User:
 
 
 TenantAdmin = Annotated[User, Depends(tenant_admin)]
+
+
+def commit_or_409(session: Session, detail: str) -> None:
+    """Commit; a unique or exclusion violation becomes 409 Conflict with ``detail``."""
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        raise HTTPException(status.HTTP_409_CONFLICT, detail) from None

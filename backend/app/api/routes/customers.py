@@ -8,10 +8,9 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Response, status
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from app.api.deps import CacheDep, SessionDep, TenantUser
+from app.api.deps import CacheDep, SessionDep, TenantUser, commit_or_409
 from app.models import Customer
 from app.schemas import CustomerIn, CustomerOut, CustomerSummary
 from app.services import summary
@@ -47,13 +46,7 @@ def create_customer(
 ) -> Customer:
     customer = Customer(organization_id=org_id, **body.model_dump(mode="json"))
     session.add(customer)
-    try:
-        session.commit()
-    except IntegrityError:
-        session.rollback()
-        raise HTTPException(
-            status.HTTP_409_CONFLICT, f"a customer with email {body.email} exists"
-        ) from None
+    commit_or_409(session, f"a customer with email {body.email} exists")
     return customer
 
 
@@ -101,13 +94,7 @@ def update_customer(
     customer = _get(session, org_id, customer_id)
     for key, value in body.model_dump(mode="json").items():
         setattr(customer, key, value)
-    try:
-        session.commit()
-    except IntegrityError:
-        session.rollback()
-        raise HTTPException(
-            status.HTTP_409_CONFLICT, f"a customer with email {body.email} exists"
-        ) from None
+    commit_or_409(session, f"a customer with email {body.email} exists")
     summary.invalidate(cache, org_id, customer_id)
     return customer
 

@@ -6,9 +6,8 @@ import uuid
 
 from fastapi import APIRouter, HTTPException, status
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 
-from app.api.deps import SessionDep, TenantUser
+from app.api.deps import SessionDep, TenantUser, commit_or_409
 from app.core.db import set_tenant
 from app.core.security import TokenClaims, create_token, hash_password
 from app.models import Organization, User, UserRole
@@ -34,11 +33,7 @@ def sign_up(body: SignupIn, session: SessionDep) -> SignupOut:
     session.add(org)
     session.flush()
     session.add(admin)
-    try:
-        session.commit()
-    except IntegrityError:
-        session.rollback()
-        raise taken from None
+    commit_or_409(session, taken.detail)
     token = create_token(TokenClaims(user_id=admin.id, org_id=org.id, role=admin.role.value))
     return SignupOut(organization=OrganizationOut.model_validate(org), access_token=token)
 

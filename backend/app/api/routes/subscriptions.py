@@ -7,10 +7,9 @@ import uuid
 
 from fastapi import APIRouter, HTTPException, status
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from app.api.deps import CacheDep, SessionDep, TenantUser
+from app.api.deps import CacheDep, SessionDep, TenantUser, commit_or_409
 from app.models import Customer, Service, Subscription, SubscriptionStatus
 from app.schemas import QuantityChange, SubscriptionIn, SubscriptionOut
 from app.services import summary
@@ -50,14 +49,7 @@ def subscribe(
         ended_on=body.ended_on,
     )
     session.add(subscription)
-    try:
-        session.commit()
-    except IntegrityError:
-        session.rollback()
-        raise HTTPException(
-            status.HTTP_409_CONFLICT,
-            f"customer already has an active {body.service_code!r} subscription",
-        ) from None
+    commit_or_409(session, f"customer already has an active {body.service_code!r} subscription")
     summary.invalidate(cache, org_id, customer.id)
     return subscription
 

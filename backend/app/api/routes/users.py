@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import APIRouter, HTTPException, status
+from fastapi import APIRouter, status
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
-from app.api.deps import SessionDep, TenantAdmin, TenantUser
+from app.api.deps import SessionDep, TenantAdmin, TenantUser, commit_or_409
 from app.core.security import hash_password
 from app.models import User
 from app.schemas import UserIn, UserOut
@@ -26,11 +25,7 @@ def add_user(org_id: uuid.UUID, body: UserIn, admin: TenantAdmin, session: Sessi
         role=body.role,
     )
     session.add(user)
-    try:
-        session.commit()
-    except IntegrityError:
-        session.rollback()
-        raise HTTPException(status.HTTP_409_CONFLICT, f"{body.email} is already a user") from None
+    commit_or_409(session, f"{body.email} is already a user")
     return user
 
 
