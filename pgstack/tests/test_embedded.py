@@ -125,3 +125,77 @@ def test_embedded_run_end_to_end(project):
     assert not data_dir.exists()
     with pytest.raises(psycopg.OperationalError):
         psycopg.connect(f"postgresql://postgres@127.0.0.1:{port}/postgres", connect_timeout=2)
+
+
+NORMAL_USER = "pgstack-tester"
+_PROBE = """
+import os, pwd, sys
+from pathlib import Path
+from pgstack.servers.postgres import start_postgres
+import psycopg
+
+server = start_postgres(tmp_dir=Path(sys.argv[1]))
+try:
+    with psycopg.connect(server.url) as conn:
+        conn.execute("SELECT 1")
+    owner = pwd.getpwuid(os.stat(f"/proc/{server.process.pid}").st_uid).pw_name
+    print("server-owner", owner, "me", pwd.getpwuid(os.geteuid()).pw_name)
+finally:
+    server.stop()
+print("data-left", server.data_dir.exists())
+"""
+
+
+def _importable_copy(target: Path) -> Path:
+    """pgstack and the packages it imports, copied where any account can read them."""
+    import importlib.util
+    import shutil
+
+    site = target / "site"
+    for name in ("pgstack", "psycopg", "psycopg_binary", "sqlalchemy", "typing_extensions"):
+        spec = importlib.util.find_spec(name)
+        assert spec is not None and spec.origin is not None, name
+        origin = Path(spec.origin)
+        if origin.name == "__init__.py":
+            shutil.copytree(origin.parent, site / name, ignore=shutil.ignore_patterns("*.pyc"))
+        else:
+            shutil.copy2(origin, site / origin.name)
+        libs = origin.parent.parent / f"{name}.libs"
+        if libs.is_dir():
+            shutil.copytree(libs, site / libs.name)
+    for path in [target, *target.rglob("*")]:
+        path.chmod(0o755 if path.is_dir() else 0o644 | (path.stat().st_mode & 0o111))
+    return site
+
+
+def test_embedded_server_as_a_normal_user(shm_dir):
+    """Run by a normal account, the server runs as that account (no user switch)."""
+    import sys
+
+    if os.geteuid() != 0:  # this whole suite is the normal-user path; prove it here too
+        server = start_postgres(tmp_dir=shm_dir)
+        try:
+            assert _owner_of(server.process.pid) == pwd.getpwuid(os.geteuid()).pw_name
+        finally:
+            server.stop()
+        return
+    try:
+        pwd.getpwnam(NORMAL_USER)
+    except KeyError:
+        subprocess.run(["useradd", "--system", "--no-create-home", NORMAL_USER], check=True)
+    site = _importable_copy(shm_dir / "py")
+    python = "/usr/bin/python3.11" if Path("/usr/bin/python3.11").exists() else sys.executable
+    work = shm_dir / "clusters"
+    work.mkdir()
+    work.chmod(0o777)
+    result = subprocess.run(
+        ["runuser", "-u", NORMAL_USER, "--", python, "-c", _PROBE, str(work)],
+        env={"PYTHONPATH": str(site), "PATH": os.environ["PATH"]},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"server-owner {NORMAL_USER} me {NORMAL_USER}" in result.stdout
+    assert "data-left False" in result.stdout
