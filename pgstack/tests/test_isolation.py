@@ -96,6 +96,29 @@ def test_each_xdist_worker_has_its_own_database(project, pytester):
     assert len(names) == 2, names
 
 
+@pytest.mark.parametrize(
+    ("args", "env"),
+    [
+        (["-n", "auto", "--pdb"], {}),
+        (["-n", "auto"], {"PYTEST_XDIST_AUTO_NUM_WORKERS": "0"}),
+        (["-n", "0"], {}),
+    ],
+    ids=["auto-with-pdb", "auto-forced-to-zero", "zero"],
+)
+def test_runs_that_xdist_keeps_in_one_process_get_a_database(project, args, env):
+    project.write_test(
+        "test_one",
+        """
+        import os
+
+        def test_main_database(database_url):
+            assert database_url.endswith("_main")
+            assert os.environ["DATABASE_URL"] == database_url
+        """,
+    )
+    project.run(*args, env=env).assert_outcomes(passed=1)
+
+
 def test_url_is_exported_before_conftest_import(project):
     project.write_test(
         "conftest",

@@ -75,11 +75,19 @@ def _project_dir(config: pytest.Config) -> Path:
     return inipath.parent if inipath is not None else config.rootpath
 
 
-def _xdist_controller(config: pytest.Config) -> bool:
-    """True when this process will spawn xdist workers (and so runs no tests itself)."""
-    ns = config.known_args_namespace
-    workers = getattr(ns, "numprocesses", None)
-    return bool(workers) and getattr(ns, "dist", "load") != "no"
+def _xdist_controller(options: object) -> bool:
+    """True when this process will spawn xdist workers (and so runs no tests itself).
+
+    Mirrors pytest-xdist's own reading of the options: ``-n auto`` with ``--pdb`` runs in
+    one process, ``PYTEST_XDIST_AUTO_NUM_WORKERS=0`` too, any other ``-n N > 0`` spawns.
+    """
+    workers = getattr(options, "numprocesses", None)
+    if workers in ("auto", "logical"):
+        if getattr(options, "usepdb", False):
+            return False
+        forced = os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS", "").strip()
+        return not forced.isdigit() or int(forced) > 0
+    return bool(workers)
 
 
 def _load_env_file(settings: Settings) -> None:
@@ -156,7 +164,7 @@ def _start(config: pytest.Config, project_dir: Path) -> None:
         _open_worker(state, plan, os.environ["PYTEST_XDIST_WORKER"])
         return
     os.environ.pop(PLAN_ENV, None)
-    state.xdist_controller = _xdist_controller(config)
+    state.xdist_controller = _xdist_controller(config.known_args_namespace)
     state.launch = launch = launch_stack(settings)
     if not state.xdist_controller:
         # The database does not exist yet, but its URL is known: conftest may read it.
@@ -180,6 +188,8 @@ def pytest_configure(config: pytest.Config) -> None:
     if state is None or state.launch is None:
         return
     launch, state.launch = state.launch, None
+    # xdist has normalized its options by now (``-n auto`` → a number): trust this reading.
+    state.xdist_controller = _xdist_controller(config.option)
     try:
         state.stack = finish_stack(launch)
         state.plan = state.stack.plan
