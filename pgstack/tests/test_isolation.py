@@ -119,6 +119,26 @@ def test_runs_that_xdist_keeps_in_one_process_get_a_database(project, args, env)
     project.run(*args, env=env).assert_outcomes(passed=1)
 
 
+def test_every_process_has_a_database_from_configure_on(project):
+    """Under xdist the controller imports conftest.py too: its settings must resolve, and a
+    pytest_configure that connects must find a database, in the controller as in workers."""
+    project.write_test(
+        "conftest",
+        """
+        import os
+        import psycopg
+
+        URL = os.environ["DATABASE_URL"]
+
+        def pytest_configure(config):
+            with psycopg.connect(URL) as conn:
+                conn.execute("SELECT count(*) FROM items")
+        """,
+    )
+    project.write_test("test_ok", "def test_ok(db_session):\n    pass\n")
+    project.run("-n", "2").assert_outcomes(passed=1)
+
+
 def test_url_is_exported_before_conftest_import(project):
     project.write_test(
         "conftest",

@@ -6,7 +6,8 @@ imported (settings objects that read DATABASE_URL at import time see their own d
 - controller (the xdist master, or the only process): ``pytest_load_initial_conftests``
   spawns the servers and exports the URLs, without waiting, so the servers boot while
   pytest imports the conftest; ``pytest_configure`` waits for them, builds the template and
-  (without xdist) clones the database. Connections work from ``pytest_configure`` on.
+  clones the controller's own database ("main"; under xdist it only serves conftest code).
+  Connections work from ``pytest_configure`` on.
 - xdist worker (spawned after the controller's configure): clones its database in
   ``pytest_load_initial_conftests``, then exports its URL.
 
@@ -51,7 +52,6 @@ class PluginState:
     settings: Settings | None = None
     launch: Launch | None = None  # controller, between load_initial_conftests and configure
     stack: Stack | None = None  # only in the process that owns the servers
-    xdist_controller: bool = False
     worker: Worker | None = None  # in every process that runs tests
     plan: RunPlan | None = None
     saved_env: dict[str, str | None] = field(default_factory=dict)
@@ -73,21 +73,6 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def _project_dir(config: pytest.Config) -> Path:
     inipath = config.inipath
     return inipath.parent if inipath is not None else config.rootpath
-
-
-def _xdist_controller(options: object) -> bool:
-    """True when this process will spawn xdist workers (and so runs no tests itself).
-
-    Mirrors pytest-xdist's own reading of the options: ``-n auto`` with ``--pdb`` runs in
-    one process, ``PYTEST_XDIST_AUTO_NUM_WORKERS=0`` too, any other ``-n N > 0`` spawns.
-    """
-    workers = getattr(options, "numprocesses", None)
-    if workers in ("auto", "logical"):
-        if getattr(options, "usepdb", False):
-            return False
-        forced = os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS", "").strip()
-        return not forced.isdigit() or int(forced) > 0
-    return bool(workers)
 
 
 def _load_env_file(settings: Settings) -> None:
@@ -164,14 +149,14 @@ def _start(config: pytest.Config, project_dir: Path) -> None:
         _open_worker(state, plan, os.environ["PYTEST_XDIST_WORKER"])
         return
     os.environ.pop(PLAN_ENV, None)
-    state.xdist_controller = _xdist_controller(config.known_args_namespace)
     state.launch = launch = launch_stack(settings)
-    if not state.xdist_controller:
-        # The database does not exist yet, but its URL is known: conftest may read it.
-        name = worker_database(settings.prefix, launch.run_id, "main")
-        _export(state, settings.database_url_env, urls.with_database(launch.admin_url, name))
-        if settings.redis and launch.redis_url is not None:
-            _export(state, settings.redis_url_env, redis_url_for_worker(launch.redis_url, "main"))
+    # The controller imports conftest.py too (also under xdist, where it runs no tests), so
+    # it gets a database like any worker: settings read at import time always resolve.
+    # The database is created in pytest_configure; its URL is already known.
+    name = worker_database(settings.prefix, launch.run_id, "main")
+    _export(state, settings.database_url_env, urls.with_database(launch.admin_url, name))
+    if settings.redis and launch.redis_url is not None:
+        _export(state, settings.redis_url_env, redis_url_for_worker(launch.redis_url, "main"))
 
 
 def _open_worker(state: PluginState, plan: RunPlan, worker_id: str) -> None:
@@ -188,14 +173,11 @@ def pytest_configure(config: pytest.Config) -> None:
     if state is None or state.launch is None:
         return
     launch, state.launch = state.launch, None
-    # xdist has normalized its options by now (``-n auto`` → a number): trust this reading.
-    state.xdist_controller = _xdist_controller(config.option)
     try:
         state.stack = finish_stack(launch)
         state.plan = state.stack.plan
         _export(state, PLAN_ENV, state.plan.to_json())
-        if not state.xdist_controller:
-            _open_worker(state, state.plan, "main")
+        _open_worker(state, state.plan, "main")
     except PgstackError as exc:
         raise pytest.UsageError(f"pgstack: {exc}") from exc
 
