@@ -20,15 +20,33 @@ if ! command -v dockerd >/dev/null || ! command -v debootstrap >/dev/null; then
 fi
 
 if ! docker info >/dev/null 2>&1; then
+    # A daemon killed with the previous session leaves its pid files; dockerd refuses to
+    # start while they exist, so remove those whose process is gone.
+    stale() {  # pidfile expected-command: true unless that command runs under that pid
+        local pid
+        pid="$(cat "$1" 2>/dev/null || true)"
+        [ -n "$pid" ] || return 0
+        [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = "$2" ] || return 0
+        [ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" = Z ]  # a zombie is gone too
+    }
+    for entry in /var/run/docker.pid:dockerd /var/run/docker/containerd/containerd.pid:containerd; do
+        pidfile="${entry%%:*}"
+        if [ -f "$pidfile" ] && stale "$pidfile" "${entry##*:}"; then
+            log "removing stale $pidfile"
+            rm -f "$pidfile"
+        fi
+    done
     log "starting dockerd"
     nohup dockerd >/tmp/pgstack-dockerd.log 2>&1 &
+    dockerd_pid=$!
     for _ in $(seq 1 60); do
         docker info >/dev/null 2>&1 && break
+        kill -0 "$dockerd_pid" 2>/dev/null || break  # it exited: no point waiting
         sleep 1
     done
     docker info >/dev/null 2>&1 || {
         tail -20 /tmp/pgstack-dockerd.log >&2 || true
-        fail "dockerd did not come up within 60 s (log above: /tmp/pgstack-dockerd.log)"
+        fail "dockerd did not come up (log above: /tmp/pgstack-dockerd.log)"
     }
 fi
 
