@@ -101,5 +101,10 @@ class RunLease:
             admin_url, autocommit=True, application_name=RUN_APP_PREFIX + run_id
         )
 
+    @property
+    def connection(self) -> psycopg.Connection:
+        """The run's own admin connection (autocommit); the janitor works through it."""
+        return self._conn
+
     def close(self) -> None:
         self._conn.close()

@@ -54,50 +54,6 @@ class RunPlan:
 
 
 @dataclass
-class Stack:
-    """What the controller owns for the run; ``close`` leaves nothing behind."""
-
-    plan: RunPlan
-    postgres: EmbeddedPostgres | None
-    redis: EmbeddedRedis | None
-    lease: RunLease | None
-    timings: dict[str, float] = field(default_factory=dict)
-    template_built: bool = False
-    collected: list[str] = field(default_factory=list)
-    _closed: bool = False
-
-    def close(self) -> None:
-        """Drop this run's databases (kept ones excepted), end the lease, stop servers."""
-        if self._closed:
-            return
-        self._closed = True
-        try:
-            if self.lease is not None and self.postgres is None:
-                with admin.connect(self.plan.admin_url) as conn:
-                    janitor.drop_run(conn, self.plan.prefix, self.plan.run_id)
-        finally:
-            if self.lease is not None:
-                self.lease.close()
-            if self.redis is not None:
-                self.redis.stop()
-            if self.postgres is not None:
-                self.postgres.stop()
-
-
-def check_target(url: str, settings: Settings) -> None:
-    """Refuse servers that do not look like test targets unless told otherwise."""
-    database = urls.database_of(url)
-    if settings.allow_any_server or urls.is_loopback(url) or "test" in database.lower():
-        return
-    raise UnsafeTarget(
-        f"{settings.database_url_env} points at {urls.describe(url)}, which does not look like "
-        "a test server (not on this machine, and the database name has no 'test' in it). "
-        "pgstack creates and drops databases there. If this server is meant for tests, set "
-        "PGSTACK_ALLOW_ANY_SERVER=1 (or allow_any_server = true in [tool.pgstack])."
-    )
-
-
-@dataclass
 class Launch:
     """Servers spawned but not yet proven ready: URLs are known, nothing waited for."""
 
@@ -122,10 +78,56 @@ class Launch:
         return self.redis.url if self.redis is not None else self.external_redis_url
 
     def abort(self) -> None:
+        """Stop the servers this run started (none for external ones)."""
         if self.redis is not None:
             self.redis.stop()
         if self.postgres is not None:
             self.postgres.stop()
+
+
+@dataclass
+class Stack:
+    """What the controller owns for the run; ``close`` leaves nothing behind."""
+
+    plan: RunPlan
+    launch: Launch
+    lease: RunLease
+    timings: dict[str, float] = field(default_factory=dict)
+    template_built: bool = False
+    collected: list[str] = field(default_factory=list)
+    _closed: bool = False
+
+    @property
+    def postgres(self) -> EmbeddedPostgres | None:
+        return self.launch.postgres
+
+    def close(self) -> None:
+        """Drop this run's databases (kept ones excepted), end the lease, stop servers.
+
+        An embedded server goes as a whole, so only an external one needs the janitor.
+        """
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            if self.postgres is None:
+                janitor.drop_run(self.lease.connection, self.plan.prefix, self.plan.run_id)
+        finally:
+            self.lease.close()
+            self.launch.abort()
+
+
+def check_target(url: str, settings: Settings) -> None:
+    """Refuse servers that do not look like test targets unless told otherwise."""
+    database = urls.database_of(url)
+    if settings.allow_any_server or urls.is_loopback(url) or "test" in database.lower():
+        return
+    raise UnsafeTarget(
+        f"{settings.database_url_env} points at {urls.describe(url)}, which does not look like "
+        "a test server (not on this machine, and the database name has no 'test' in it). "
+        "pgstack creates and drops databases there. If this server is meant for tests, set "
+        "PGSTACK_ALLOW_ANY_SERVER=1 (or allow_any_server = true in [tool.pgstack])."
+    )
 
 
 def launch_stack(settings: Settings) -> Launch:
@@ -200,8 +202,7 @@ def finish_stack(launch: Launch) -> Stack:
         lease = RunLease(admin_url, launch.run_id)
         collected: list[str] = []
         if launch.postgres is None:
-            with admin.connect(admin_url) as conn:
-                collected = janitor.collect_dead(conn, settings.prefix)
+            collected = janitor.collect_dead(lease.connection, settings.prefix)
         template = ensure_template(admin_url, launch.spec, run_id=launch.run_id)
         timings["template"] = time.monotonic() - launch.started
         plan = RunPlan(
@@ -217,7 +218,7 @@ def finish_stack(launch: Launch) -> Stack:
             database_url_env=settings.database_url_env,
             redis_url_env=settings.redis_url_env,
         )
-        return Stack(plan, launch.postgres, launch.redis, lease, timings, template.built, collected)
+        return Stack(plan, launch, lease, timings, template.built, collected)
     except BaseException:
         if lease is not None:
             lease.close()

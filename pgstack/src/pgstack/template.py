@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import time
 from dataclasses import dataclass
+from functools import cached_property
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
@@ -47,12 +48,17 @@ class TemplateSpec:
             paths.append(self.init_dir)
         return paths
 
-    def hash(self) -> str:
+    @cached_property
+    def _digest(self) -> str:
+        # Reads every schema file: computed once per spec, shared by name() and the marker.
         return fingerprint(
             self.inputs(),
             base=self.project_dir,
             extra=[f"pgstack={pgstack_version()}", f"migrator={self.migrator.name}"],
         )
+
+    def hash(self) -> str:
+        return self._digest
 
     def name(self) -> str:
         return f"{self.prefix}_tpl_{self.hash()[:16]}"

@@ -6,13 +6,9 @@ loaders accept); SQLAlchemy users get ``postgresql+psycopg://`` from ``sqlalchem
 
 from __future__ import annotations
 
-from sqlalchemy.engine import URL, make_url
+from sqlalchemy.engine import make_url
 
 LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "::1", ""}
-
-
-def parse(url: str) -> URL:
-    return make_url(url)
 
 
 def with_database(url: str, database: str) -> str:

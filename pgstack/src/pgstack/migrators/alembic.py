@@ -6,6 +6,7 @@ import os
 import traceback
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -47,7 +48,9 @@ class AlembicMigrator:
             config.set_main_option("sqlalchemy.url", urls.sqlalchemy_url(url).replace("%", "%%"))
         return config
 
-    def _scripts(self) -> ScriptDirectory:
+    @cached_property
+    def scripts(self) -> ScriptDirectory:
+        """Parsed once: every revision file is read to build it."""
         from alembic.script import ScriptDirectory
 
         try:
@@ -59,14 +62,14 @@ class AlembicMigrator:
             ) from exc
 
     def inputs(self) -> list[Path]:
-        return [self.config_path, Path(self._scripts().dir)]
+        return [self.config_path, Path(self.scripts.dir)]
 
     def check(self) -> None:
-        heads = self._scripts().get_heads()
+        heads = self.scripts.get_heads()
         if len(heads) > 1:
             raise MigrationFailed(
                 f"Alembic has {len(heads)} heads ({', '.join(sorted(heads))}) in "
-                f"{self._scripts().dir}: two branches of migrations were merged without a "
+                f"{self.scripts.dir}: two branches of migrations were merged without a "
                 'merge revision. Fix: `alembic merge heads -m "merge"` (then review it).'
             )
 
@@ -89,7 +92,7 @@ class AlembicMigrator:
 
     def _failing_revision(self, exc: BaseException) -> str | None:
         """The revision whose file appears last in the traceback (the one that raised)."""
-        scripts = self._scripts()
+        scripts = self.scripts
         by_path = {
             os.path.realpath(script.path): script
             for script in scripts.walk_revisions()

@@ -22,7 +22,7 @@ from pgstack.pytest_plugin.hooks import FRESH_KEY, STATE_KEY
 from pgstack.stack import Worker
 
 
-def _not_enabled(request: pytest.FixtureRequest, reason: str) -> None:
+def _not_enabled(reason: str) -> None:
     pytest.fail(
         f"Database access needs pgstack, which is off for this run: {reason}. "
         "Add a [tool.pgstack] table to the project's pyproject.toml (see pgstack's README).",
@@ -35,7 +35,7 @@ def pgstack_worker(request: pytest.FixtureRequest) -> Worker:
     """This process's databases (its clone of the template and its Redis database)."""
     state = request.config.stash.get(STATE_KEY, None)
     if state is None or not state.enabled or state.worker is None:
-        _not_enabled(request, state.reason if state is not None else "plugin not loaded")
+        _not_enabled(state.reason if state is not None else "plugin not loaded")
     return state.worker  # type: ignore[union-attr,return-value]
 
 

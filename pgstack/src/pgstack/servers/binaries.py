@@ -123,7 +123,6 @@ def unprivileged_account() -> RunAs | None:
             ) from missing
         result = run_tool(
             [useradd, "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", RUN_AS_USER],
-            what="useradd",
         )
         if result.returncode not in (0, 9):  # 9: created meanwhile by another process
             raise ServerStartFailed(
@@ -143,7 +142,7 @@ def reachable_bin(bin_dir: Path, run_as: RunAs | None, cache_root: Path) -> Path
     """
     if run_as is None:
         return bin_dir
-    probe = run_tool([bin_dir / "postgres", "--version"], what="postgres --version", run_as=run_as)
+    probe = run_tool([bin_dir / "postgres", "--version"], run_as=run_as)
     if probe.returncode == 0:
         return bin_dir
     install = bin_dir.parent

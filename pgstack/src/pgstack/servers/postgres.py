@@ -143,7 +143,7 @@ def _initdb_cache(bin_dir: Path, run_as: RunAs | None, tmp_dir: Path) -> Path:
 
 def _copy_cluster(source: Path, pgdata: Path, run_as: RunAs | None) -> None:
     """Copy as the server's account so every file belongs to it."""
-    result = process.run_tool(["cp", "-a", source, pgdata], what="cp", run_as=run_as)
+    result = process.run_tool(["cp", "-a", source, pgdata], run_as=run_as)
     if result.returncode != 0:
         raise ServerStartFailed(
             f"Could not copy the cached cluster {source} to {pgdata}: {result.stderr.strip()}. "
@@ -154,7 +154,6 @@ def _copy_cluster(source: Path, pgdata: Path, run_as: RunAs | None) -> None:
 def _initdb(bin_dir: Path, pgdata: Path, run_as: RunAs | None) -> None:
     result = process.run_tool(
         [bin_dir / "initdb", "-D", pgdata, *_INITDB_ARGS],
-        what="initdb",
         run_as=run_as,
         env=_clean_env(),
     )

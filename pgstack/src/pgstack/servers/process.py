@@ -63,7 +63,6 @@ def spawn(
 def run_tool(
     argv: Sequence[str | os.PathLike[str]],
     *,
-    what: str,
     run_as: RunAs | None = None,
     env: dict[str, str] | None = None,
     timeout: float = 120.0,
