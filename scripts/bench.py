@@ -49,42 +49,34 @@ def _drop_initdb_cache() -> None:
             shutil.rmtree(path)
 
 
+def _time_to_first_test(command: list, cwd: Path, tmp: Path) -> float:
+    """Wall time from launching ``command`` to the first test's setup (bench_probe)."""
+    out = tmp / "events"
+    started = time.time()
+    subprocess.run(command, cwd=cwd, env=_env(out), check=True, stdout=subprocess.DEVNULL)
+    return min(_events(out)["first"]) - started
+
+
 def cold_start(workers: str, *, without_cache: bool = False) -> list[float]:
+    args = "-p bench_probe -p no:randomly -q -m unit"
+    command = ["make", "-s", "test", f"WORKERS={workers}", f"PYTEST_ARGS={args}"]
     samples = []
     for _ in range(REPEAT):
         if without_cache:
             _drop_initdb_cache()
         with tempfile.TemporaryDirectory() as tmp:
-            out = Path(tmp) / "events"
-            args = "-p bench_probe -p no:randomly -q -m unit"
-            started = time.time()
-            subprocess.run(
-                ["make", "-s", "test", f"WORKERS={workers}", f"PYTEST_ARGS={args}"],
-                cwd=ROOT,
-                env=_env(out),
-                check=True,
-                stdout=subprocess.DEVNULL,
-            )
-            samples.append(min(_events(out)["first"]) - started)
+            samples.append(_time_to_first_test(command, ROOT, Path(tmp)))
     return samples
 
 
 def floor_start(workers: str) -> list[float]:
     """The same pytest and plugins on one trivial test, without pgstack or the app."""
+    command = [PYTEST, "-p", "bench_probe", "-p", "no:randomly", "-q", "-n", workers]
     samples = []
     for _ in range(REPEAT):
         with tempfile.TemporaryDirectory() as tmp:
             (Path(tmp) / "test_trivial.py").write_text("def test_trivial():\n    pass\n")
-            out = Path(tmp) / "events"
-            started = time.time()
-            subprocess.run(
-                [PYTEST, "-p", "bench_probe", "-p", "no:randomly", "-q", "-n", workers],
-                cwd=tmp,
-                env=_env(out),
-                check=True,
-                stdout=subprocess.DEVNULL,
-            )
-            samples.append(min(_events(out)["first"]) - started)
+            samples.append(_time_to_first_test(command, Path(tmp), Path(tmp)))
     return samples
 
 
