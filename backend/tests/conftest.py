@@ -12,11 +12,11 @@ from collections.abc import Iterator
 import pytest
 from app.core.cache import get_redis
 from app.core.db import SessionLocal, get_session, set_tenant
-from app.main import app
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from tests import factories
+from tests.app_client import app_client
 from tests.factories import Tenant
 
 
@@ -28,13 +28,9 @@ def db_session_options() -> dict:
 
 @pytest.fixture
 def client(db_session: Session, redis_client) -> Iterator[TestClient]:
-    app.dependency_overrides[get_session] = lambda: db_session
-    app.dependency_overrides[get_redis] = lambda: redis_client
-    try:
-        with TestClient(app) as test_client:
-            yield test_client
-    finally:
-        app.dependency_overrides.clear()
+    overrides = {get_session: lambda: db_session, get_redis: lambda: redis_client}
+    with app_client(overrides) as test_client:
+        yield test_client
 
 
 @pytest.fixture

@@ -13,7 +13,6 @@ import pytest
 from app.core.cache import get_redis
 from app.core.db import SessionLocal, set_tenant
 from app.jobs import billing_queue
-from app.main import app
 from app.models import BillingRun, UserRole
 from app.services import billing
 from fastapi.testclient import TestClient
@@ -21,6 +20,7 @@ from rq import SimpleWorker
 from sqlalchemy import select
 
 from tests import factories
+from tests.app_client import app_client
 
 pytestmark = [pytest.mark.integration, pytest.mark.api]
 
@@ -29,12 +29,10 @@ pytestmark = [pytest.mark.integration, pytest.mark.api]
 def app_on_fresh_db(fresh_database, redis_client) -> Iterator[TestClient]:
     original = SessionLocal.kw["bind"]
     SessionLocal.configure(bind=fresh_database.engine())
-    app.dependency_overrides[get_redis] = lambda: redis_client
     try:
-        with TestClient(app) as client:
+        with app_client({get_redis: lambda: redis_client}) as client:
             yield client
     finally:
-        app.dependency_overrides.clear()
         SessionLocal.configure(bind=original)
 
 
