@@ -59,17 +59,26 @@ def test_as_root_the_server_runs_as_an_unprivileged_account(shm_dir):
         server.stop()
 
 
-def test_wheel_binaries_work_when_given_explicitly(shm_dir):
-    """The pgserver wheel's PostgreSQL (a copy of it, as root: /root is private)."""
+def test_wheel_binaries_work_from_a_private_folder(shm_dir, tmp_path):
+    """The pgserver wheel's PostgreSQL, installed where the server's account cannot reach
+    (as root: tmp_path is private to root, like a venv under /root): pgstack copies it,
+    keeping the layout its relative RPATH needs, instead of opening up the folder."""
     import importlib.util
+    import shutil
 
     spec = importlib.util.find_spec("pgserver")
     assert spec is not None, "pgserver is a dev dependency"
-    bin_dir = Path(spec.origin).parent / "pginstall" / "bin"
+    package = Path(spec.origin).parent
+    shutil.copytree(package, tmp_path / "site" / "pgserver", symlinks=True)
+    shutil.copytree(package.parent / "pgserver.libs", tmp_path / "site" / "pgserver.libs")
+    bin_dir = tmp_path / "site" / "pgserver" / "pginstall" / "bin"
+    assert oct(tmp_path.stat().st_mode & 0o777) == "0o700"
     server = start_postgres(tmp_dir=shm_dir, pg_bin=bin_dir)
     try:
         with psycopg.connect(server.url) as conn:
             assert conn.info.server_version >= 160000
+        if os.geteuid() == 0:
+            assert not server.bin_dir.is_relative_to(tmp_path)  # ran from pgstack's copy
     finally:
         server.stop()
 

@@ -142,22 +142,36 @@ def reachable_bin(bin_dir: Path, run_as: RunAs | None, cache_root: Path) -> Path
     """
     if run_as is None:
         return bin_dir
-    probe = run_tool([bin_dir / "postgres", "--version"], run_as=run_as)
-    if probe.returncode == 0:
+    try:
+        reachable = run_tool([bin_dir / "postgres", "--version"], run_as=run_as).returncode == 0
+    except PermissionError:  # exec itself refused: a parent folder is closed to the account
+        reachable = False
+    if reachable:
         return bin_dir
     install = bin_dir.parent
     stamp = f"{install.resolve()}:{(bin_dir / 'postgres').stat().st_mtime_ns}"
     key = hashlib.sha256(stamp.encode()).hexdigest()[:12]
     target = cache_root / f"pgstack-pginstall-{key}"
-    if not (target / "bin" / "postgres").is_file():
+    # Keep the layout two levels up: wheel binaries find their shared libraries through a
+    # relative RPATH into the package's sibling ``<package>.libs`` (auditwheel's convention,
+    # e.g. pgserver/pginstall/bin → ../../../pgserver.libs).
+    package = install.parent
+    copied_bin = target / package.name / install.name / "bin"
+    if not (copied_bin / "postgres").is_file():
         staging = cache_root / f"pgstack-pginstall-{key}.{os.getpid()}.tmp"
         shutil.rmtree(staging, ignore_errors=True)
         for part in ("bin", "lib", "share"):
             if (install / part).is_dir():
-                shutil.copytree(install / part, staging / part, symlinks=True)
-        os.chmod(staging, 0o755)  # noqa: S103 - the unprivileged account must reach it
+                shutil.copytree(
+                    install / part, staging / package.name / install.name / part, symlinks=True
+                )
+        libs = package.parent / f"{package.name}.libs"
+        if libs.is_dir():
+            shutil.copytree(libs, staging / libs.name, symlinks=True)
+        for folder in [staging, *(p for p in staging.rglob("*") if p.is_dir())]:
+            os.chmod(folder, 0o755)  # noqa: S103 - the unprivileged account must reach it
         try:
             os.rename(staging, target)
         except OSError:  # another process won the race; theirs is identical
             shutil.rmtree(staging, ignore_errors=True)
-    return target / "bin"
+    return copied_bin
