@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
+import pytest
+from pgstack.errors import ConfigError
 from pgstack.hashing import fingerprint
 from pgstack.settings import Settings, load_settings
+
+from pgstack import environment
 
 
 def _pyproject(tmp_path: Path, body: str) -> Path:
@@ -56,3 +61,53 @@ def test_fingerprint_follows_content_not_location(tmp_path):
     (tmp_path / "a" / "versions" / "__pycache__" / "0001.pyc").write_bytes(b"junk")
     changed = fingerprint([tmp_path / "a"], base=tmp_path / "a")
     assert changed == fingerprint([tmp_path / "a"], base=tmp_path / "a")
+
+
+def test_env_mapping_from_pyproject_and_environment(tmp_path):
+    root = _pyproject(tmp_path, '[tool.pgstack.env]\nPOSTGRES_DB = "database"\n')
+    assert load_settings(root, environ={}).env == {"POSTGRES_DB": "database"}
+    env = {"PGSTACK_ENV": "POSTGRES_SERVER=host, POSTGRES_PORT=port"}
+    assert load_settings(root, environ=env).env == {
+        "POSTGRES_SERVER": "host",
+        "POSTGRES_PORT": "port",
+    }
+
+
+def test_env_mapping_values(tmp_path):
+    mapping = {
+        "HOST": "host",
+        "PORT": "port",
+        "USER": "user",
+        "PASSWORD": "password",
+        "DB": "dbname",
+        "ASYNC": "postgresql+asyncpg://{user}:{password_quoted}@{host}:{port}/{database}",
+        "SA": "sqlalchemy_url",
+        "CACHE": "redis_url",
+    }
+    values = environment.mapped(mapping, "postgresql://alice:s%40cret@db.test:6543/w1", None)
+    assert values == {
+        "HOST": "db.test",
+        "PORT": "6543",
+        "USER": "alice",
+        "PASSWORD": "s@cret",
+        "DB": "w1",
+        "ASYNC": "postgresql+asyncpg://alice:s%40cret@db.test:6543/w1",
+        "SA": "postgresql+psycopg://alice:s%40cret@db.test:6543/w1",
+        "CACHE": "",
+    }
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ('migrator = "flyway"\n', "Unknown migrator 'flyway'"),
+        ('migrator = "sql"\n', 'migrator = "sql" needs sql_dir'),
+        ('migrator = "command"\n', 'migrator = "command" needs command'),
+        ('env = "POSTGRES_DB=database"\n', "must be a table"),
+        ('[tool.pgstack.env]\nDATABASE_URL = "url"\n', "remove it from [tool.pgstack.env]"),
+        ('[tool.pgstack.env]\nX = "{hots}"\n', "X = '{hots}' names no known field"),
+    ],
+)
+def test_contradictions_are_config_errors(tmp_path, body, message):
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        load_settings(_pyproject(tmp_path, body), environ={})

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from pgstack.environment import check_mapping
 from pgstack.errors import ConfigError
 
 ENV_PREFIX = "PGSTACK_"
@@ -36,10 +37,31 @@ def _parse_str(value: Any) -> str | None:
     return text if text else None
 
 
+def _parse_list(value: Any) -> tuple[str, ...]:
+    """A TOML list, or a whitespace-separated string (environment)."""
+    if isinstance(value, list | tuple):
+        return tuple(str(item) for item in value)
+    return tuple(str(value).split())
+
+
 def _parse_paths(value: Any) -> tuple[str, ...]:
     if isinstance(value, list | tuple):
         return tuple(str(item) for item in value)
     return tuple(part for part in str(value).split(os.pathsep) if part)
+
+
+def _parse_mapping(value: Any) -> dict[str, str]:
+    """A TOML table, or ``NAME=field`` pairs separated by commas or spaces (environment)."""
+    if isinstance(value, Mapping):
+        return {str(name): str(spec) for name, spec in value.items()}
+    pairs = [part for part in str(value).replace(",", " ").split() if part]
+    result = {}
+    for pair in pairs:
+        name, sep, spec = pair.partition("=")
+        if not sep:
+            raise ValueError(f"expected NAME=field pairs, got {pair!r}")
+        result[name.strip()] = spec.strip()
+    return result
 
 
 def _default_tmp_dir() -> str:
@@ -59,9 +81,24 @@ class Settings:
     # worker's own coordinates.
     database_url_env: str = "DATABASE_URL"
     redis_url_env: str = "REDIS_URL"
-    # Migrations that shape the template: "alembic" or "none".
+    # Environment variables that receive each process's database coordinates, besides
+    # database_url_env: NAME -> field of pgstack.environment.FIELDS or a "{field}" template.
+    env: dict[str, str] = field(default_factory=dict)
+    # Migrations that shape the template: "alembic", "sql", "command" or "none".
     migrator: str = "alembic"
     alembic_config: str | None = "alembic.ini"
+    # Extra `-x key=value` arguments for Alembic's env.py (context.get_x_argument()).
+    alembic_x: tuple[str, ...] = ()
+    # migrator = "sql": a folder of *.sql files applied in order, each in a transaction.
+    sql_dir: str | None = None
+    # migrator = "command": a shell command run with the template's coordinates in its
+    # environment, from command_cwd (default: the project folder).
+    command: str | None = None
+    command_cwd: str | None = None
+    # Run after migrations, inside the template, so every clone starts with these rows:
+    # SQL files (or folders of them) and/or a shell command.
+    seed: tuple[str, ...] = ()
+    seed_command: str | None = None
     # SQL files run into each new template before migrations (roles, extensions).
     init_dir: str | None = None
     # PostgreSQL settings file shared by the embedded server and the compose db service.
@@ -100,8 +137,15 @@ class Settings:
 _PARSERS: dict[str, Callable[[Any], Any]] = {
     "database_url_env": str,
     "redis_url_env": str,
+    "env": _parse_mapping,
     "migrator": str,
     "alembic_config": _parse_str,
+    "alembic_x": _parse_list,
+    "sql_dir": _parse_str,
+    "command": _parse_str,
+    "command_cwd": _parse_str,
+    "seed": _parse_paths,
+    "seed_command": _parse_str,
     "init_dir": _parse_str,
     "postgres_conf": _parse_str,
     "schema_inputs": _parse_paths,
@@ -116,7 +160,7 @@ _PARSERS: dict[str, Callable[[Any], Any]] = {
     "allow_any_server": _parse_bool,
     "tmp_dir": str,
 }
-MIGRATORS = ("alembic", "none")
+MIGRATORS = ("alembic", "sql", "command", "none")
 
 
 def read_pyproject_table(pyproject: Path) -> dict[str, Any] | None:
@@ -147,6 +191,11 @@ def load_settings(
     values: dict[str, Any] = {}
     for name, raw in table.items():
         key = name.replace("-", "_")
+        if key == "env" and not isinstance(raw, dict):
+            raise ConfigError(
+                f"[tool.pgstack] env in {pyproject} must be a table: "
+                '[tool.pgstack.env] with lines like POSTGRES_DB = "database".'
+            )
         values[key] = _parse(key, raw, f"[tool.pgstack] {name} in {pyproject}")
     for key in _PARSERS:
         env_name = ENV_PREFIX + key.upper()
@@ -156,12 +205,41 @@ def load_settings(
         if raw is not None:
             values[key] = _parse(key, raw, f"option {key}")
     settings = Settings(project_dir=project_dir.resolve(), **values)
+    _check(settings)
+    return settings
+
+
+def _check(settings: Settings) -> None:
+    """Contradictions and missing companions, reported before any server starts."""
     if settings.migrator not in MIGRATORS:
         raise ConfigError(
             f"Unknown migrator {settings.migrator!r}; choose one of {', '.join(MIGRATORS)} "
             "(set [tool.pgstack] migrator or PGSTACK_MIGRATOR)."
         )
-    return settings
+    if settings.migrator == "sql" and settings.sql_dir is None:
+        raise ConfigError(
+            'migrator = "sql" needs sql_dir: the folder of numbered *.sql files '
+            '(e.g. sql_dir = "db/migrations" in [tool.pgstack], or PGSTACK_SQL_DIR).'
+        )
+    if settings.migrator == "command":
+        if settings.command is None:
+            raise ConfigError(
+                'migrator = "command" needs command: the shell command that migrates the '
+                'database in DATABASE_URL (e.g. command = "alembic upgrade head").'
+            )
+        if not settings.schema_inputs:
+            raise ConfigError(
+                'migrator = "command" needs schema_inputs: the migration files and folders '
+                "whose change must rebuild the template (pgstack cannot see what a command "
+                'reads), e.g. schema_inputs = ["alembic.ini", "app/alembic"].'
+            )
+    check_mapping(settings.env, "[tool.pgstack.env] / PGSTACK_ENV")
+    if settings.database_url_env in settings.env:
+        raise ConfigError(
+            f"{settings.database_url_env} is database_url_env (pgstack reads the external "
+            "server from it and sets it to each worker's URL); remove it from "
+            "[tool.pgstack.env]."
+        )
 
 
 def _parse(key: str, raw: Any, where: str) -> Any:

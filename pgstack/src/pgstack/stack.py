@@ -20,6 +20,7 @@ from pgstack import admin, janitor, urls
 from pgstack.clone import clone_database
 from pgstack.errors import ConfigError, RedisDatabasesExhausted, UnsafeTarget
 from pgstack.migrators import migrator_for
+from pgstack.migrators.command import CommandMigrator
 from pgstack.ownership import Marker, RunLease, new_run_id, write_marker
 from pgstack.servers.postgres import EmbeddedPostgres, start_postgres, wait_for_postgres
 from pgstack.servers.redis import EmbeddedRedis, start_redis, wait_for_redis
@@ -44,6 +45,7 @@ class RunPlan:
     keep_failed: bool
     database_url_env: str
     redis_url_env: str
+    env: dict[str, str] = field(default_factory=dict)  # [tool.pgstack.env]
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))
@@ -130,6 +132,29 @@ def check_target(url: str, settings: Settings) -> None:
     )
 
 
+def template_spec(settings: Settings) -> TemplateSpec:
+    """What the template is made of, from the settings (no database work)."""
+    seeder = None
+    if settings.seed_command is not None:
+        seeder = CommandMigrator(
+            command=settings.seed_command,
+            cwd=settings.path(settings.command_cwd) or settings.project_dir,
+            url_env=settings.database_url_env,
+            env=settings.env,
+            what="Seed command",
+            name="seed",
+        )
+    return TemplateSpec(
+        migrator=migrator_for(settings),
+        init_dir=settings.path(settings.init_dir),
+        schema_inputs=tuple(p for p in map(settings.path, settings.schema_inputs) if p),
+        project_dir=settings.project_dir,
+        prefix=settings.prefix,
+        seed_files=tuple(p for p in map(settings.path, settings.seed) if p),
+        seeder=seeder,
+    )
+
+
 def launch_stack(settings: Settings) -> Launch:
     """Spawn what must be spawned and return at once; ``finish_stack`` waits for it.
 
@@ -137,13 +162,7 @@ def launch_stack(settings: Settings) -> Launch:
     """
     started = time.monotonic()
     tmp_dir = Path(settings.tmp_dir)
-    spec = TemplateSpec(
-        migrator=migrator_for(settings),
-        init_dir=settings.path(settings.init_dir),
-        schema_inputs=tuple(p for p in map(settings.path, settings.schema_inputs) if p),
-        project_dir=settings.project_dir,
-        prefix=settings.prefix,
-    )
+    spec = template_spec(settings)
     external = settings.database_url
     if external is not None:
         external = urls.libpq_url(external)
@@ -217,6 +236,7 @@ def finish_stack(launch: Launch) -> Stack:
             keep_failed=settings.keep_failed,
             database_url_env=settings.database_url_env,
             redis_url_env=settings.redis_url_env,
+            env=settings.env,
         )
         return Stack(plan, launch, lease, timings, template.built, collected)
     except BaseException:

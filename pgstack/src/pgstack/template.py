@@ -18,10 +18,11 @@ import psycopg
 from psycopg import sql
 
 from pgstack import admin, janitor, urls
-from pgstack.errors import MigrationFailed, PgstackError, TemplateBuildFailed
+from pgstack.errors import PgstackError, TemplateBuildFailed
 from pgstack.hashing import fingerprint
 from pgstack.migrators import Migrator
 from pgstack.ownership import Marker, live_runs, read_marker, write_marker
+from pgstack.sqlfiles import run_sql_file, sql_files, transaction_for
 from pgstack.wait import wait_until
 
 
@@ -41,9 +42,12 @@ class TemplateSpec:
     schema_inputs: tuple[Path, ...]
     project_dir: Path
     prefix: str
+    # Run after the migrator, inside the template: SQL files and/or a command.
+    seed_files: tuple[Path, ...] = ()
+    seeder: Migrator | None = None
 
     def inputs(self) -> list[Path]:
-        paths = list(self.migrator.inputs()) + list(self.schema_inputs)
+        paths = list(self.migrator.inputs()) + list(self.schema_inputs) + list(self.seed_files)
         if self.init_dir is not None:
             paths.append(self.init_dir)
         return paths
@@ -54,7 +58,11 @@ class TemplateSpec:
         return fingerprint(
             self.inputs(),
             base=self.project_dir,
-            extra=[f"pgstack={pgstack_version()}", f"migrator={self.migrator.name}"],
+            extra=[
+                f"pgstack={pgstack_version()}",
+                f"migrator={self.migrator.key()}",
+                f"seeder={self.seeder.key() if self.seeder else ''}",
+            ],
         )
 
     def hash(self) -> str:
@@ -66,7 +74,7 @@ class TemplateSpec:
     def init_files(self) -> list[Path]:
         if self.init_dir is None or not self.init_dir.is_dir():
             return []
-        return sorted(self.init_dir.glob("*.sql"))
+        return sql_files([self.init_dir])
 
 
 @dataclass(frozen=True)
@@ -159,8 +167,16 @@ def _build(
         ) from exc
     url = urls.with_database(admin_url, name)
     try:
-        _run_init_files(url, spec.init_files())
+        _run_files(
+            url,
+            spec.init_files(),
+            what="Init script",
+            fix="Fix the script (it must be idempotent: it also runs when the compose db starts).",
+        )
         spec.migrator.migrate(url)
+        _run_files(url, sql_files(list(spec.seed_files)), what="Seed file", fix="Fix the file.")
+        if spec.seeder is not None:
+            spec.seeder.migrate(url)
         # Sessions left open by migrations would make every clone fail.
         conn.execute(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
@@ -184,18 +200,11 @@ def _build(
         raise
 
 
-def _run_init_files(url: str, files: list[Path]) -> None:
-    """Run db/init SQL files into the template (roles, extensions); they must be idempotent,
-    since the compose db service also runs them at its first start."""
+def _run_files(url: str, files: list[Path], *, what: str, fix: str) -> None:
+    """Run SQL files into the template, each in its own transaction."""
     if not files:
         return
     with admin.connect(url) as conn:
         for file in files:
-            try:
-                conn.execute(file.read_text(encoding="utf-8"))  # type: ignore[arg-type]
-            except psycopg.Error as exc:
-                raise MigrationFailed(
-                    f"Init script {file} failed while building the test template "
-                    f"{urls.describe(url)}: {' '.join(str(exc).split())}. Fix the script "
-                    "(it must be idempotent: it also runs when the compose db starts)."
-                ) from exc
+            with transaction_for(conn, file):
+                run_sql_file(conn, file, what=f"{what} (template {urls.describe(url)})", fix=fix)

@@ -18,6 +18,9 @@ class Migrator(Protocol):
     def inputs(self) -> list[Path]:
         """Files and folders whose content decides the resulting schema."""
 
+    def key(self) -> str:
+        """The settings that change the result without being files (hashed with them)."""
+
     def check(self) -> None:
         """Fail fast, before any database work, on a broken migration setup."""
 
@@ -33,6 +36,9 @@ class NoMigrator:
     def inputs(self) -> list[Path]:
         return []
 
+    def key(self) -> str:
+        return self.name
+
     def check(self) -> None:
         return None
 
@@ -41,8 +47,17 @@ class NoMigrator:
 
 
 def migrator_for(settings: Settings) -> Migrator:
+    """The configured migrator; imported lazily (Alembic is an optional dependency)."""
     if settings.migrator == "alembic":
         from pgstack.migrators.alembic import AlembicMigrator
 
         return AlembicMigrator.from_settings(settings)
+    if settings.migrator == "sql":
+        from pgstack.migrators.sql import SqlMigrator
+
+        return SqlMigrator.from_settings(settings)
+    if settings.migrator == "command":
+        from pgstack.migrators.command import CommandMigrator
+
+        return CommandMigrator.from_settings(settings)
     return NoMigrator()

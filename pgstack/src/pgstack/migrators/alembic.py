@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import os
 import traceback
+from argparse import Namespace
+from collections.abc import Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pgstack import urls
+from pgstack import environment, urls
 from pgstack.errors import ConfigError, MigrationFailed
 from pgstack.settings import Settings
 
@@ -25,6 +27,8 @@ if TYPE_CHECKING:
 class AlembicMigrator:
     config_path: Path
     url_env: str = "DATABASE_URL"
+    x_args: tuple[str, ...] = ()
+    env: dict[str, str] = field(default_factory=dict)
     name: str = "alembic"
 
     @classmethod
@@ -36,13 +40,20 @@ class AlembicMigrator:
                 "(relative to the pyproject.toml) or PGSTACK_ALEMBIC_CONFIG to your "
                 'alembic.ini, or set migrator = "none" if the project has no migrations.'
             )
-        return cls(config_path=path, url_env=settings.database_url_env)
+        return cls(
+            config_path=path,
+            url_env=settings.database_url_env,
+            x_args=settings.alembic_x,
+            env=settings.env,
+        )
 
     def _config(self, url: str | None = None) -> Config:
         from alembic.config import Config
 
         config = Config(str(self.config_path))
         config.attributes["pgstack"] = True
+        # What `alembic -x key=value` gives env.py through context.get_x_argument().
+        config.cmd_opts = Namespace(x=list(self.x_args))
         if url is not None:
             # ConfigParser interpolation: a literal % in a password must be doubled.
             config.set_main_option("sqlalchemy.url", urls.sqlalchemy_url(url).replace("%", "%%"))
@@ -64,6 +75,9 @@ class AlembicMigrator:
     def inputs(self) -> list[Path]:
         return [self.config_path, Path(self.scripts.dir)]
 
+    def key(self) -> str:
+        return " ".join([self.name, *(f"-x {arg}" for arg in self.x_args)])
+
     def check(self) -> None:
         heads = self.scripts.get_heads()
         if len(heads) > 1:
@@ -78,7 +92,8 @@ class AlembicMigrator:
 
         config = self._config(url)
         try:
-            with _env_var(self.url_env, urls.libpq_url(url)):
+            variables = {self.url_env: urls.libpq_url(url), **environment.mapped(self.env, url)}
+            with _env_vars(variables):
                 command.upgrade(config, "heads")
         except Exception as exc:
             revision = self._failing_revision(exc)
@@ -107,14 +122,15 @@ class AlembicMigrator:
 
 
 @contextmanager
-def _env_var(name: str, value: str) -> Iterator[None]:
+def _env_vars(variables: Mapping[str, str]) -> Iterator[None]:
     """env.py files often read the URL from the environment: point it at the template."""
-    old = os.environ.get(name)
-    os.environ[name] = value
+    old = {name: os.environ.get(name) for name in variables}
+    os.environ.update(variables)
     try:
         yield
     finally:
-        if old is None:
-            os.environ.pop(name, None)
-        else:
-            os.environ[name] = old
+        for name, value in old.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value

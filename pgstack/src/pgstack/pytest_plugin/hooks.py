@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from pgstack import urls
+from pgstack import environment, urls
 from pgstack.errors import PgstackError
 from pgstack.settings import Settings, load_settings, read_pyproject_table
 from pgstack.stack import (
@@ -154,16 +154,40 @@ def _start(config: pytest.Config, project_dir: Path) -> None:
     # it gets a database like any worker: settings read at import time always resolve.
     # The database is created in pytest_configure; its URL is already known.
     name = worker_database(settings.prefix, launch.run_id, "main")
-    _export(state, settings.database_url_env, urls.with_database(launch.admin_url, name))
+    redis_url = None
     if settings.redis and launch.redis_url is not None:
-        _export(state, settings.redis_url_env, redis_url_for_worker(launch.redis_url, "main"))
+        redis_url = redis_url_for_worker(launch.redis_url, "main")
+    _export_coordinates(
+        state,
+        settings.database_url_env,
+        settings.redis_url_env,
+        settings.env,
+        urls.with_database(launch.admin_url, name),
+        redis_url,
+    )
 
 
 def _open_worker(state: PluginState, plan: RunPlan, worker_id: str) -> None:
-    state.worker = open_worker(plan, worker_id)
-    _export(state, plan.database_url_env, state.worker.url)
-    if state.worker.redis_url is not None:
-        _export(state, plan.redis_url_env, state.worker.redis_url)
+    state.worker = worker = open_worker(plan, worker_id)
+    _export_coordinates(
+        state, plan.database_url_env, plan.redis_url_env, plan.env, worker.url, worker.redis_url
+    )
+
+
+def _export_coordinates(
+    state: PluginState,
+    url_env: str,
+    redis_url_env: str,
+    mapping: dict[str, str],
+    url: str,
+    redis_url: str | None,
+) -> None:
+    """This process's database (and Redis) in every variable the project reads."""
+    _export(state, url_env, url)
+    if redis_url is not None:
+        _export(state, redis_url_env, redis_url)
+    for name, value in environment.mapped(mapping, url, redis_url).items():
+        _export(state, name, value)
 
 
 @pytest.hookimpl(tryfirst=True)

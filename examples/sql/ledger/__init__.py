@@ -1,0 +1,1 @@
+"""A tiny ledger on plain SQL and psycopg 3: accounts, transfers, an audit trail."""

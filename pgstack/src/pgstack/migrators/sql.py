@@ -1,0 +1,83 @@
+"""Plain SQL files (``001_initial_schema.sql``, ``002_….sql``) applied in order.
+
+Each file runs in its own transaction (unless its first line is
+``-- pgstack: no-transaction``, for CREATE INDEX CONCURRENTLY and friends) and is recorded
+with its checksum in ``pgstack_sql_migrations``, so a template says exactly what it holds.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from pgstack import admin, urls
+from pgstack.errors import ConfigError, MigrationFailed
+from pgstack.settings import Settings
+from pgstack.sqlfiles import run_sql_file, sql_files, transaction_for
+
+TABLE = "pgstack_sql_migrations"
+_VERSION = re.compile(r"^(\d+)")
+
+
+@dataclass
+class SqlMigrator:
+    folder: Path
+    name: str = "sql"
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> SqlMigrator:
+        folder = settings.path(settings.sql_dir)
+        if folder is None or not folder.is_dir():
+            raise ConfigError(
+                f"SQL migrations folder {folder} not found. Set [tool.pgstack] sql_dir "
+                "(relative to the pyproject.toml) or PGSTACK_SQL_DIR."
+            )
+        return cls(folder=folder)
+
+    def files(self) -> list[Path]:
+        return sql_files([self.folder])
+
+    def inputs(self) -> list[Path]:
+        return [self.folder]
+
+    def key(self) -> str:
+        return self.name
+
+    def check(self) -> None:
+        files = self.files()
+        if not files:
+            raise ConfigError(f"No *.sql files in {self.folder} (sql_dir).")
+        seen: dict[str, Path] = {}
+        for file in files:
+            match = _VERSION.match(file.name)
+            if match is None:
+                raise MigrationFailed(
+                    f"{file.name} in {self.folder} does not start with a number; name SQL "
+                    "migrations 001_initial_schema.sql, 002_add_x.sql, … so their order is "
+                    "unambiguous."
+                )
+            version = str(int(match.group(1)))
+            if version in seen:
+                raise MigrationFailed(
+                    f"Two SQL migrations share number {match.group(1)}: {seen[version].name} "
+                    f"and {file.name} in {self.folder}. Two branches each added one; renumber "
+                    "one of them so the order is explicit."
+                )
+            seen[version] = file
+
+    def migrate(self, url: str) -> None:
+        fix = "Fix the file and run again; no template was kept."
+        with admin.connect(url) as conn:
+            conn.execute(
+                f"CREATE TABLE IF NOT EXISTS {TABLE} (filename text PRIMARY KEY, "
+                "sha256 text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())"
+            )
+            record = f"INSERT INTO {TABLE} (filename, sha256) VALUES (%s, %s)"  # noqa: S608
+            for file in self.files():
+                digest = hashlib.sha256(file.read_bytes()).hexdigest()
+                what = f"SQL migration (template {urls.describe(url)})"
+                with transaction_for(conn, file):
+                    run_sql_file(conn, file, what=what, fix=fix)
+                    conn.execute(record, (file.name, digest))
