@@ -18,8 +18,13 @@ HOST_UID := $(shell id -u)
 export RUNNER_UID := $(if $(filter 0,$(HOST_UID)),1000,$(HOST_UID))
 export RUNNER_GID := $(if $(filter 0,$(HOST_UID)),1000,$(shell id -g))
 
+# Example projects (examples/*/): each has its own .venv, its pinned requirements and
+# pgstack installed from ./pgstack, like a project that adopted it.
+EXAMPLES := $(patsubst %/requirements.txt,%,$(wildcard examples/*/requirements.txt))
+EXAMPLE_WORKERS ?= 2
+
 .PHONY: help venv test test-local test-docker test-fast check lint format test-pgstack \
-	test-backend test-compose up down images bench clean
+	test-backend test-examples test-compose up down images bench clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | \
@@ -62,6 +67,18 @@ test-backend: $(STAMP) ## Backend suite in random order (pytest-randomly), with 
 	cd backend && ../$(BIN)/pytest -n $(WORKERS) -p randomly --cov=app \
 		--cov-report=term-missing:skip-covered --cov-fail-under=90 $(PYTEST_ARGS)
 
+examples/%/.venv/.installed: examples/%/requirements.txt pgstack/pyproject.toml
+	@test -x examples/$*/.venv/bin/python || $(PYTHON) -m venv examples/$*/.venv
+	examples/$*/.venv/bin/python -m pip install --quiet --disable-pip-version-check \
+		-c requirements-dev.txt -r examples/$*/requirements.txt -e './pgstack[embedded]'
+	@touch $@
+
+test-examples: $(EXAMPLES:%=%/.venv/.installed) ## Every example project's own suite, -n 2, on pgstack
+	@set -e; for example in $(EXAMPLES); do \
+		echo "== $$example: pytest -n $(EXAMPLE_WORKERS)"; \
+		(cd $$example && .venv/bin/pytest -n $(EXAMPLE_WORKERS) -p no:cacheprovider $(PYTEST_ARGS)); \
+	done
+
 test-compose: $(STAMP) ## The compose stack end to end (needs Docker; CI always runs it)
 	@if docker compose version >/dev/null 2>&1 && docker info >/dev/null 2>&1; then \
 		cd e2e && ../$(BIN)/pytest -p no:randomly -v $(PYTEST_ARGS); \
@@ -82,10 +99,10 @@ down: ## Remove the compose stack: containers, networks, volumes, orphans
 images: ## Build offline stand-ins for the postgres/redis/python images (no registry)
 	scripts/build-offline-images.sh
 
-check: lint test-pgstack test-backend test-compose ## Everything CI runs: lint, pgstack's tests, backend suite, compose stack
+check: lint test-pgstack test-backend test-examples test-compose ## Everything CI runs: lint, pgstack's tests, backend suite, examples, compose stack
 
 bench: $(STAMP) ## Measure cold start and per-test cost (figures go to stdout)
 	$(BIN)/python scripts/bench.py
 
 clean: ## Remove .venv and caches
-	rm -rf $(VENV) .pytest_cache .ruff_cache */.pytest_cache
+	rm -rf $(VENV) examples/*/.venv .pytest_cache .ruff_cache */.pytest_cache
