@@ -69,8 +69,16 @@ test-backend: $(STAMP) ## Backend suite in random order (pytest-randomly), with 
 
 examples/%/.venv/.installed: examples/%/requirements.txt pgstack/pyproject.toml
 	@test -x examples/$*/.venv/bin/python || $(PYTHON) -m venv examples/$*/.venv
+	@# pgstack's own dependencies come pinned from requirements-dev.txt, except where the
+	@# example pins a package itself (its pins win, as in a real project).
+	sed -E 's/[<>=\[ ;#].*//' examples/$*/requirements.txt | tr 'A-Z_' 'a-z-' | grep . \
+		> examples/$*/.venv/own-packages.txt
+	awk 'NR==FNR {own[$$0]; next} {name=tolower($$0); sub(/[<>=\[ ;#].*/, "", name); \
+		gsub(/_/, "-", name)} !(name in own)' examples/$*/.venv/own-packages.txt \
+		requirements-dev.txt > examples/$*/.venv/constraints.txt
 	examples/$*/.venv/bin/python -m pip install --quiet --disable-pip-version-check \
-		-c requirements-dev.txt -r examples/$*/requirements.txt -e './pgstack[embedded]'
+		-c examples/$*/.venv/constraints.txt -r examples/$*/requirements.txt \
+		-e './pgstack[embedded]'
 	@touch $@
 
 test-examples: $(EXAMPLES:%=%/.venv/.installed) ## Every example project's own suite, -n 2, on pgstack
@@ -78,6 +86,8 @@ test-examples: $(EXAMPLES:%=%/.venv/.installed) ## Every example project's own s
 		echo "== $$example: pytest -n $(EXAMPLE_WORKERS)"; \
 		(cd $$example && .venv/bin/pytest -n $(EXAMPLE_WORKERS) -p no:cacheprovider $(PYTEST_ARGS)); \
 	done
+	@echo "== examples/fastapi-sqlmodel: pytest -n 4 (an unmodified suite that breaks on a shared database)"
+	cd examples/fastapi-sqlmodel && .venv/bin/pytest -n 4 -q -p no:cacheprovider $(PYTEST_ARGS)
 
 test-compose: $(STAMP) ## The compose stack end to end (needs Docker; CI always runs it)
 	@if docker compose version >/dev/null 2>&1 && docker info >/dev/null 2>&1; then \
