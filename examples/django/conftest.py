@@ -1,9 +1,14 @@
-"""Shared fixtures for the shop's test suite (plain pytest-django)."""
+"""Shared fixtures for the shop's test suite (pytest-django on pgstack)."""
 
 from decimal import Decimal
 from itertools import count
 
 import pytest
+
+# pgstack: each xdist worker's database is a clone of a template that `manage.py migrate`
+# built once; pytest-django uses it as the test database instead of creating and
+# migrating test_<name> in every worker.
+from pgstack.django import django_db_setup  # noqa: F401
 
 from catalog.models import Category, Product
 
