@@ -10,6 +10,11 @@ STAMP := $(VENV)/.installed
 # Extra pytest arguments, e.g. make test PYTEST_ARGS="-k customers -x"
 PYTEST_ARGS ?=
 WORKERS ?= auto
+# CI sharding across machines: make test SHARD=2/4 runs the second of four groups, split
+# by the durations stored in backend/.test_durations (pytest-split).
+SHARD ?=
+SHARD_ARGS := $(if $(SHARD),--splits $(word 2,$(subst /, ,$(SHARD))) \
+	--group $(word 1,$(subst /, ,$(SHARD))) --durations-path .test_durations)
 # Where the servers come from: local (embedded, no Docker needed) or docker (compose stack)
 STACK ?= local
 COMPOSE := docker compose -f docker-compose.test.yml
@@ -24,7 +29,8 @@ EXAMPLES := $(patsubst %/requirements.txt,%,$(wildcard examples/*/requirements.t
 EXAMPLE_WORKERS ?= 2
 
 .PHONY: help venv test test-local test-docker test-fast check lint format test-pgstack \
-	test-backend test-examples test-compose up down images bench clean
+	test-backend test-examples test-compose up up-local up-docker down down-local \
+	down-docker images bench clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | \
@@ -42,7 +48,7 @@ venv: $(STAMP) ## Create .venv with pinned dependencies
 test: test-$(STACK) ## Run the backend suite in parallel (STACK=local: embedded servers; STACK=docker: compose)
 
 test-local: $(STAMP)
-	cd backend && ../$(BIN)/pytest -n $(WORKERS) $(PYTEST_ARGS)
+	cd backend && ../$(BIN)/pytest -n $(WORKERS) $(SHARD_ARGS) $(PYTEST_ARGS)
 
 test-docker:
 	$(COMPOSE) build tests
@@ -100,10 +106,20 @@ test-compose: $(STAMP) ## The compose stack end to end (needs Docker; CI always 
 			"The compose stack is not checked here; CI checks it. ***" >&2; \
 	fi
 
-up: ## Start the compose db and redis services (no runner) and wait until healthy
+up: up-$(STACK) ## Persistent stack for fast repeated runs (STACK=local: `pgstack up`; docker: compose db+redis)
+
+up-local: $(STAMP)
+	$(BIN)/pgstack --project backend up
+
+up-docker:
 	$(COMPOSE) up -d --wait db redis
 
-down: ## Remove the compose stack: containers, networks, volumes, orphans
+down: down-$(STACK) ## Stop it (STACK=docker: remove containers, networks, volumes)
+
+down-local: $(STAMP)
+	$(BIN)/pgstack --project backend down
+
+down-docker:
 	$(COMPOSE) down -v --remove-orphans
 
 images: ## Build offline stand-ins for the postgres/redis/python images (no registry)

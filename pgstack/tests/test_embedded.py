@@ -127,9 +127,11 @@ def test_embedded_run_end_to_end(project):
     )
     result = project.run("-n", "2")
     result.assert_outcomes(passed=1)
-    line = next(line for line in result.outlines if "(embedded, data " in line)
+    line = next(line for line in result.outlines if "(embedded, binaries " in line)
+    binaries = Path(line.split("(embedded, binaries ")[1].split(",")[0])
+    assert (binaries / "postgres").is_file(), line
     port = int(line.split("127.0.0.1:")[1].split("/")[0])
-    data_dir = Path(line.split("(embedded, data ")[1].split(")")[0])
+    data_dir = Path(line.split(", data ")[1].split(")")[0])
     assert data_dir.name.startswith(DIR_PREFIX)
     assert not data_dir.exists()
     with pytest.raises(psycopg.OperationalError):

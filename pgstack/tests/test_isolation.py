@@ -205,11 +205,12 @@ def test_failed_tests_fresh_database_is_kept_and_printed(project, admin):
     project.run().assert_outcomes(passed=1)
     assert admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
     # ...until `pgstack clean --kept` is asked to drop them.
+    from click.testing import CliRunner
     from pgstack.cli import main
 
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("DATABASE_URL", project.server_url)
-        assert main(["--project", str(project.path), "clean", "--kept"]) == 0
+    args = ["--project", str(project.path), "clean", "--kept"]
+    result = CliRunner().invoke(main, args, env={"DATABASE_URL": project.server_url})
+    assert result.exit_code == 0, result.output
     assert admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone() is None
 
 

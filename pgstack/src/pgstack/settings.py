@@ -110,6 +110,10 @@ class Settings:
     # Non-superuser role that application connections switch to (RLS needs one).
     app_role: str | None = None
     redis: bool = True
+    # Use the stack of `pgstack up` when it runs and no DATABASE_URL is set.
+    use_up: bool = True
+    # Keep every database of the run (on the `pgstack up` stack, started if needed).
+    keep: bool = False
     pg_bin: str | None = None
     redis_bin: str | None = None
     prefix: str = "pgstack"
@@ -152,6 +156,8 @@ _PARSERS: dict[str, Callable[[Any], Any]] = {
     "env_file": _parse_str,
     "app_role": _parse_str,
     "redis": _parse_bool,
+    "use_up": _parse_bool,
+    "keep": _parse_bool,
     "pg_bin": _parse_str,
     "redis_bin": _parse_str,
     "prefix": str,

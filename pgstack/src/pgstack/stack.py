@@ -16,7 +16,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 
-from pgstack import admin, janitor, urls
+from pgstack import admin, janitor, persistent, urls
 from pgstack.clone import clone_database
 from pgstack.errors import ConfigError, RedisDatabasesExhausted, UnsafeTarget
 from pgstack.migrators import migrator_for
@@ -46,6 +46,7 @@ class RunPlan:
     database_url_env: str
     redis_url_env: str
     env: dict[str, str] = field(default_factory=dict)  # [tool.pgstack.env]
+    keep: bool = False  # keep every database of the run (--pgstack-keep)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))
@@ -67,6 +68,7 @@ class Launch:
     postgres: EmbeddedPostgres | None
     redis: EmbeddedRedis | None
     external_redis_url: str | None
+    source: str = "embedded"  # where the server comes from, for the report header
 
     @property
     def admin_url(self) -> str:
@@ -155,6 +157,25 @@ def template_spec(settings: Settings) -> TemplateSpec:
     )
 
 
+def _existing_servers(settings: Settings) -> tuple[str | None, str | None, str]:
+    """Servers to use instead of starting ours: DATABASE_URL's, or the `pgstack up` stack.
+
+    With ``keep``, the up stack is started if it is not running: kept databases need a
+    server that outlives the run.
+    """
+    external = settings.database_url
+    if external is not None:
+        external = urls.libpq_url(external)
+        check_target(external, settings)
+        return external, settings.redis_url, f"external, from {settings.database_url_env}"
+    if settings.use_up or settings.keep:
+        state = persistent.start(settings)[0] if settings.keep else persistent.running(settings)
+        if state is not None:
+            redis_url = settings.redis_url or state.redis_url
+            return state.postgres_url, redis_url, f"pgstack up, {persistent.state_dir(settings)}"
+    return None, settings.redis_url, "embedded"
+
+
 def launch_stack(settings: Settings) -> Launch:
     """Spawn what must be spawned and return at once; ``finish_stack`` waits for it.
 
@@ -163,11 +184,9 @@ def launch_stack(settings: Settings) -> Launch:
     started = time.monotonic()
     tmp_dir = Path(settings.tmp_dir)
     spec = template_spec(settings)
-    external = settings.database_url
-    if external is not None:
-        external = urls.libpq_url(external)
-        check_target(external, settings)
-    launch = Launch(settings, spec, new_run_id(), started, external, None, None, settings.redis_url)
+    external, external_redis, source = _existing_servers(settings)
+    launch = Launch(settings, spec, new_run_id(), started, external, None, None, external_redis)
+    launch.source = source
     try:
         if external is None:
             launch.postgres = start_postgres(
@@ -237,6 +256,7 @@ def finish_stack(launch: Launch) -> Stack:
             database_url_env=settings.database_url_env,
             redis_url_env=settings.redis_url_env,
             env=settings.env,
+            keep=settings.keep,
         )
         return Stack(plan, launch, lease, timings, template.built, collected)
     except BaseException:
@@ -286,7 +306,13 @@ class Worker:
 
     def close(self) -> None:
         try:
-            if not self._conn.closed:
+            if self._conn.closed:
+                return
+            if self.plan.keep:
+                write_marker(
+                    self._conn, self.name, Marker(kind="worker", run=self.plan.run_id, kept=True)
+                )
+            else:
                 janitor.drop_owned(self._conn, self.name, run=self.plan.run_id)
         finally:
             self._conn.close()

@@ -1,5 +1,5 @@
-"""pgstack's pytest plugin: hooks (controller vs worker) and fixtures. The only place that
-imports pytest."""
+"""pgstack's pytest plugin: hooks (controller vs worker) and fixtures. With pgstack.django,
+the only place that imports pytest."""
 
 from pgstack.pytest_plugin.fixtures import (
     FreshDatabase,
@@ -20,6 +20,7 @@ from pgstack.pytest_plugin.hooks import (
     pytest_load_initial_conftests,
     pytest_report_header,
     pytest_runtest_makereport,
+    pytest_terminal_summary,
 )
 
 __all__ = [
@@ -36,6 +37,7 @@ __all__ = [
     "pytest_load_initial_conftests",
     "pytest_report_header",
     "pytest_runtest_makereport",
+    "pytest_terminal_summary",
     "redis_client",
     "redis_url",
 ]

@@ -26,6 +26,7 @@ import pytest
 
 from pgstack import environment, urls
 from pgstack.errors import PgstackError
+from pgstack.ownership import owned_databases
 from pgstack.settings import Settings, load_settings, read_pyproject_table
 from pgstack.stack import (
     PLAN_ENV,
@@ -67,6 +68,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         action="store_true",
         default=False,
         help="Do not start servers or create databases for this run.",
+    )
+    group.addoption(
+        "--pgstack-keep",
+        action="store_true",
+        default=False,
+        help="Keep every database of this run for inspection (on the `pgstack up` stack, "
+        "started if needed) and print how to connect. `pgstack clean --kept` drops them.",
     )
 
 
@@ -136,7 +144,8 @@ def pytest_load_initial_conftests(early_config: pytest.Config) -> None:
 
 
 def _start(config: pytest.Config, project_dir: Path) -> None:
-    settings = load_settings(project_dir)
+    keep = config.known_args_namespace.pgstack_keep or None
+    settings = load_settings(project_dir, overrides={"keep": keep})
     _load_env_file(settings)
     state = PluginState(True, settings=settings)
     config.stash[STATE_KEY] = state
@@ -231,9 +240,9 @@ def pytest_report_header(config: pytest.Config) -> list[str] | None:
     stack = state.stack
     if plan is None or stack is None:
         return None
-    where = "external"
+    where = stack.launch.source
     if stack.postgres is not None:
-        where = f"embedded, data {stack.postgres.data_dir}"
+        where = f"embedded, binaries {stack.postgres.bin_dir}, data {stack.postgres.data_dir}"
     t = stack.timings
     lines = [
         f"pgstack: run {plan.run_id}, PostgreSQL {urls.describe(plan.admin_url)} ({where}), "
@@ -242,11 +251,35 @@ def pytest_report_header(config: pytest.Config) -> list[str] | None:
         f"redis {t.get('redis', 0) - t.get('postgres', 0):.2f} s, "
         f"template {t.get('template', 0) - t.get('redis', 0):.2f} s)",
     ]
+    lines.append(
+        f"pgstack: each process gets its own clone {plan.prefix}_{plan.run_id}_<worker> "
+        f"(main, gw0, gw1, …) in {plan.database_url_env}"
+        + (", kept after the run (--pgstack-keep)" if plan.keep else "")
+    )
     if plan.redis_url is not None:
         lines.append(f"pgstack: Redis {plan.redis_url}")
     if stack.collected:
         lines.append(f"pgstack: dropped leftovers of dead runs: {', '.join(stack.collected)}")
     return lines
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """With --pgstack-keep: which databases stay, and how to reach them."""
+    state = terminalreporter.config.stash.get(STATE_KEY, None)
+    if state is None or state.stack is None or not state.stack.plan.keep:
+        return
+    plan = state.stack.plan
+    names = sorted(
+        name
+        for name, marker in owned_databases(state.stack.lease.connection, plan.prefix)
+        if marker.run == plan.run_id and marker.kind != "template"
+    )
+    terminalreporter.section("pgstack: kept databases")
+    for name in names:
+        terminalreporter.write_line(f"{name}: psql {urls.with_database(plan.admin_url, name)}")
+    terminalreporter.write_line(
+        "Also: `pgstack psql <name>`. They stay until `pgstack clean --kept` or `pgstack down`."
+    )
 
 
 FRESH_KEY = pytest.StashKey[object]()

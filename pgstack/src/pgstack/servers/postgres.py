@@ -60,6 +60,7 @@ def start_postgres(
     conf_file: Path | None = None,
     timeout: float = 30.0,
     wait: bool = True,
+    detach: bool = False,
 ) -> EmbeddedPostgres:
     """Copy a pristine cluster under ``tmp_dir`` and start it.
 
@@ -103,6 +104,7 @@ def start_postgres(
         fix="See the server log above; set PGSTACK_PG_BIN to try other binaries.",
         run_as=run_as,
         env=_clean_env(),
+        detach=detach,
     )
     embedded = EmbeddedPostgres(data_dir, server, bin_dir=bin_dir, run_as=run_as)
     embedded._spawn(wait, timeout)

@@ -46,15 +46,21 @@ def spawn(
     log_path: Path,
     run_as: RunAs | None = None,
     env: dict[str, str] | None = None,
+    detach: bool = False,
 ) -> subprocess.Popen[bytes]:
-    """Start a long-running server with stdout+stderr going to ``log_path``."""
+    """Start a long-running server with stdout+stderr going to ``log_path``.
+
+    A server dies with us, unless ``detach``: then it gets its own session and outlives
+    us (``pgstack up``), and ``pgstack down`` stops it.
+    """
     with open(log_path, "ab") as log:
         return subprocess.Popen(
             [str(part) for part in argv],
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
-            preexec_fn=_die_with_parent,  # noqa: PLW1509 - needed for PR_SET_PDEATHSIG
+            preexec_fn=None if detach else _die_with_parent,  # noqa: PLW1509 - PDEATHSIG
+            start_new_session=detach,
             env=env,
             **_as_user(run_as),  # type: ignore[arg-type]
         )
@@ -127,6 +133,17 @@ def pid_alive(pid: int) -> bool:
     return True
 
 
+def pid_running(pid: int) -> bool:
+    """Alive and not a zombie: a server that exited but was not reaped yet is gone."""
+    if not pid_alive(pid):
+        return False
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return True  # no /proc (not Linux): trust the signal probe
+    return state != "Z"
+
+
 Waiter = Callable[..., None]
 
 
@@ -143,6 +160,7 @@ class ServerProcess:
     fix: str
     run_as: RunAs | None = None
     env: dict[str, str] | None = None
+    detach: bool = False
     attempts: int = 4
     port: int = 0
     process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
@@ -151,7 +169,11 @@ class ServerProcess:
         self.port = free_port()
         self.log_path.unlink(missing_ok=True)
         self.process = spawn(
-            self.argv(self.port), log_path=self.log_path, run_as=self.run_as, env=self.env
+            self.argv(self.port),
+            log_path=self.log_path,
+            run_as=self.run_as,
+            env=self.env,
+            detach=self.detach,
         )
 
     def wait_ready(self, timeout: float) -> None:

@@ -23,7 +23,12 @@ class EmbeddedRedis(EmbeddedServer):
 
 
 def start_redis(
-    *, tmp_dir: Path, redis_bin: Path | None = None, timeout: float = 30.0, wait: bool = True
+    *,
+    tmp_dir: Path,
+    redis_bin: Path | None = None,
+    timeout: float = 30.0,
+    wait: bool = True,
+    detach: bool = False,
 ) -> EmbeddedRedis:
     """Start redis-server with no persistence; ``wait=False`` returns once it is spawned."""
     binary = find_redis_server(redis_bin)
@@ -51,6 +56,7 @@ def start_redis(
         waiter=wait_for_redis,
         log_path=work_dir / "server.log",
         fix="See the server log above; set PGSTACK_REDIS_BIN to try another binary.",
+        detach=detach,
     )
     embedded = EmbeddedRedis(work_dir, server, binary=binary)
     embedded._spawn(wait, timeout)

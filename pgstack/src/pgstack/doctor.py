@@ -1,0 +1,240 @@
+"""``pgstack doctor``: everything a run needs, checked one by one, each with its fix.
+
+A check never raises: it reports ``ok``, ``warn`` (the run works, but not as well as it
+could) or ``fail`` (the run would fail), so one problem never hides the next.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from pgstack import admin, persistent, urls
+from pgstack.errors import PgstackError
+from pgstack.ownership import live_runs, owned_databases
+from pgstack.settings import Settings
+
+OK, WARN, FAIL = "ok", "warn", "FAIL"
+MIN_FREE_BYTES = 256 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    status: str
+    detail: str
+    fix: str = ""
+
+
+def run_checks(settings: Settings) -> list[Check]:
+    """All checks, in the order a run meets the things they check."""
+    checks = [_python(), *_packages(settings), _tmp_dir(settings), _port()]
+    server = _server_url(settings)
+    if server is None:
+        checks.append(_postgres_binaries(settings))
+        if settings.redis and settings.redis_url is None:
+            checks.append(_redis_binary(settings))
+    else:
+        checks.append(_reachable(server))
+        if settings.redis:
+            checks.append(_redis_reachable(settings))
+    checks.append(_migrations(settings, server))
+    if server is not None:
+        checks.append(_leftovers(settings, server))
+    return checks
+
+
+def _guard(name: str, check: Callable[[], Check]) -> Check:
+    try:
+        return check()
+    except PgstackError as exc:
+        return Check(name, FAIL, str(exc))
+    except Exception as exc:  # a doctor reports, it does not crash
+        return Check(name, FAIL, f"{type(exc).__name__}: {exc}")
+
+
+def _python() -> Check:
+    version = ".".join(map(str, sys.version_info[:3]))
+    return Check("python", OK, f"{version} ({sys.executable})")
+
+
+def _packages(settings: Settings) -> list[Check]:
+    needed = {"psycopg": "psycopg[binary]", "sqlalchemy": "SQLAlchemy", "pytest": "pytest"}
+    if settings.redis:
+        needed["redis"] = "redis"
+    if settings.migrator == "alembic":
+        needed["alembic"] = "alembic"
+    missing = [pip for module, pip in needed.items() if importlib.util.find_spec(module) is None]
+    checks = [
+        Check(
+            "packages", FAIL, "missing: " + ", ".join(missing), f"pip install {' '.join(missing)}"
+        )
+        if missing
+        else Check("packages", OK, ", ".join(sorted(needed)))
+    ]
+    if importlib.util.find_spec("xdist") is None:
+        checks.append(
+            Check(
+                "pytest-xdist",
+                WARN,
+                "not installed: runs use one process",
+                "pip install pytest-xdist",
+            )
+        )
+    return checks
+
+
+def _tmp_dir(settings: Settings) -> Check:
+    path = Path(settings.tmp_dir)
+    if not path.is_dir() or not os.access(path, os.W_OK):
+        return Check(
+            "tmp_dir", FAIL, f"{path} is not a writable folder", "Set PGSTACK_TMP_DIR to one."
+        )
+    free = shutil.disk_usage(path).free
+    tmpfs = _filesystem(path) == "tmpfs"
+    detail = f"{path} ({'tmpfs' if tmpfs else _filesystem(path) or 'unknown fs'}, "
+    detail += f"{free // 2**20} MiB free)"
+    if free < MIN_FREE_BYTES:
+        return Check("tmp_dir", FAIL, detail, "Free space there, or set PGSTACK_TMP_DIR.")
+    if not tmpfs:
+        return Check("tmp_dir", WARN, detail, "A tmpfs (e.g. /dev/shm) makes clusters faster.")
+    return Check("tmp_dir", OK, detail)
+
+
+def _filesystem(path: Path) -> str | None:
+    """The type of the mount holding ``path`` (longest matching mount point)."""
+    best, kind = "", None
+    try:
+        lines = Path("/proc/mounts").read_text().splitlines()
+    except OSError:
+        return None
+    resolved = str(path.resolve())
+    for line in lines:
+        parts = line.split()
+        inside = len(parts) > 2 and (resolved + "/").startswith(parts[1].rstrip("/") + "/")
+        if inside and len(parts[1]) >= len(best):
+            best, kind = parts[1], parts[2]
+    return kind
+
+
+def _port() -> Check:
+    from pgstack.servers.process import free_port
+
+    try:
+        return Check("loopback port", OK, f"127.0.0.1:{free_port()} can be bound")
+    except OSError as exc:
+        return Check("loopback port", FAIL, str(exc), "Embedded servers need a loopback port.")
+
+
+def _server_url(settings: Settings) -> str | None:
+    if settings.database_url is not None:
+        return urls.libpq_url(settings.database_url)
+    state = persistent.running(settings) if settings.use_up else None
+    return state.postgres_url if state is not None else None
+
+
+def _postgres_binaries(settings: Settings) -> Check:
+    def check() -> Check:
+        from pgstack.servers.binaries import find_postgres_bin
+
+        folder = find_postgres_bin(settings.path(settings.pg_bin))
+        return Check("postgres binaries", OK, f"{folder} (an embedded server starts per run)")
+
+    return _guard("postgres binaries", check)
+
+
+def _redis_binary(settings: Settings) -> Check:
+    def check() -> Check:
+        from pgstack.servers.binaries import find_redis_server
+
+        return Check("redis binary", OK, str(find_redis_server(settings.path(settings.redis_bin))))
+
+    return _guard("redis binary", check)
+
+
+def _reachable(url: str) -> Check:
+    def check() -> Check:
+        with admin.connect(url) as conn:
+            row = conn.execute(
+                "SELECT current_setting('server_version'), rolcreatedb OR rolsuper "
+                "FROM pg_roles WHERE rolname = current_user"
+            ).fetchone()
+        assert row is not None
+        if not row[1]:
+            return Check(
+                "postgres server",
+                FAIL,
+                f"{urls.describe(url)}: PostgreSQL {row[0]}, but the user cannot create databases",
+                "ALTER ROLE <user> CREATEDB (pgstack creates a database per worker).",
+            )
+        return Check("postgres server", OK, f"{urls.describe(url)}: PostgreSQL {row[0]}")
+
+    return _guard("postgres server", check)
+
+
+def _redis_reachable(settings: Settings) -> Check:
+    state = persistent.running(settings)
+    url = settings.redis_url or (state.redis_url if state else None)
+    if url is None:
+        return _redis_binary(settings)
+
+    def check() -> Check:
+        import redis
+
+        client = redis.Redis.from_url(url, socket_connect_timeout=3)
+        try:
+            client.ping()
+        finally:
+            client.close()
+        return Check("redis server", OK, url)
+
+    return _guard("redis server", check)
+
+
+def _migrations(settings: Settings, server: str | None) -> Check:
+    def check() -> Check:
+        from pgstack.ownership import read_marker
+        from pgstack.stack import template_spec
+
+        spec = template_spec(settings)
+        spec.migrator.check()
+        name = spec.name()
+        if server is None:
+            return Check("migrations", OK, f"{settings.migrator}; template {name} (built per run)")
+        with admin.connect(server) as conn:
+            exists, marker = read_marker(conn, name)
+        ready = exists and marker is not None and marker.state == "complete"
+        state = "ready, will be reused" if ready else "not built yet: the next run builds it"
+        return Check("migrations", OK, f"{settings.migrator}; template {name} {state}")
+
+    return _guard("migrations", check)
+
+
+def _leftovers(settings: Settings, server: str) -> Check:
+    def check() -> Check:
+        from pgstack.stack import template_spec
+
+        current = template_spec(settings).name()
+        with admin.connect(server) as conn:
+            alive = live_runs(conn)
+            owned = owned_databases(conn, settings.prefix)
+        dead = [n for n, m in owned if m.run not in alive and m.kind != "template" and not m.kept]
+        kept = [n for n, m in owned if m.kept]
+        stale = [n for n, m in owned if m.kind == "template" and n != current]
+        detail = f"{len(dead)} of dead runs, {len(kept)} kept, {len(stale)} old templates"
+        if dead or kept or stale:
+            return Check(
+                "leftover databases",
+                WARN,
+                detail,
+                "`pgstack clean` drops dead runs' databases and old templates "
+                "(`--kept` also the kept ones).",
+            )
+        return Check("leftover databases", OK, "none")
+
+    return _guard("leftover databases", check)

@@ -1,0 +1,117 @@
+"""The pgstack CLI, run as users run it (a subprocess), against real servers."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+from conftest import Project
+from pgstack.servers.process import pid_running
+
+
+def cli(project: Project, *args: str, env: dict[str, str] | None = None):
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "pgstack.cli", "--project", str(project.path), *args],
+        capture_output=True,
+        text=True,
+        env=full_env,
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.fixture
+def up_project(project: Project, shm_dir, monkeypatch):
+    """A project with no DATABASE_URL, whose `pgstack up` state lives in a private folder."""
+    monkeypatch.setenv("PGSTACK_TMP_DIR", str(shm_dir))
+    project.server_url = None
+    project.write_test(
+        "test_items",
+        """
+        from sqlalchemy import text
+
+        def test_items(db_session):
+            assert db_session.execute(text("SELECT count(*) FROM items")).scalar() == 0
+        """,
+    )
+    yield project
+    cli(project, "down")
+
+
+def test_up_run_keep_clean_down(up_project):
+    project = up_project
+    first = cli(project, "up")
+    assert first.returncode == 0, first.stderr
+    assert "started" in first.stdout and "built" in first.stdout, first.stdout
+    again = cli(project, "up")
+    assert "already running" in again.stdout and "reused" in again.stdout, again.stdout
+
+    exports = cli(project, "env").stdout
+    assert exports.startswith("export DATABASE_URL=postgresql://postgres@127.0.0.1:"), exports
+    status = cli(project, "status")
+    assert status.returncode == 0 and "(complete, current)" in status.stdout, status.stdout
+
+    # A test run uses the running stack and its template.
+    run = project.run("-n", "2")
+    run.assert_outcomes(passed=1)
+    header = "\n".join(run.outlines)
+    assert "(pgstack up," in header and "(reused)" in header, header
+
+    # --pgstack-keep keeps the run's databases on the stack and says how to reach them.
+    kept = project.run("--pgstack-keep")
+    kept.assert_outcomes(passed=1)
+    kept_lines = [line for line in kept.outlines if line.startswith("pgstack_") and "psql" in line]
+    assert len(kept_lines) == 1 and "_main: psql postgresql://" in kept_lines[0], kept.outlines
+    name = kept_lines[0].split(":")[0]
+    assert f"{name}\tworker" in cli(project, "list").stdout
+
+    shown = cli(project, "psql", "main", "-A", "-t", "-c", "SELECT current_database()")
+    assert shown.returncode == 0 and shown.stdout.strip() == name, shown
+
+    # A migration change gives a new template; clean drops the old one and the kept db.
+    project.write_migration("0002", "0001", "ALTER TABLE items ADD COLUMN note text")
+    project.run().assert_outcomes(passed=1)
+    cleaned = cli(project, "clean", "--kept")
+    assert cleaned.returncode == 0, cleaned.stderr
+    dropped = [line.split()[1] for line in cleaned.stdout.splitlines() if line.startswith("drop")]
+    assert name in dropped and any("_tpl_" in d for d in dropped), cleaned.stdout
+    assert "(complete, old)" not in cli(project, "status").stdout
+
+    # psql on the template opens a scratch clone, gone afterwards.
+    columns = cli(project, "psql", "template", "-A", "-t", "-c", "SELECT count(*) FROM items")
+    assert columns.returncode == 0 and columns.stdout.splitlines()[-1] == "0", columns
+    assert "_inspect" not in cli(project, "list").stdout
+
+    stopped = cli(project, "down")
+    assert stopped.returncode == 0 and "stopped PostgreSQL" in stopped.stdout, stopped
+    pid = int(stopped.stdout.split("pid ")[1].split(")")[0])
+    assert not pid_running(pid)
+    assert cli(project, "status").returncode == 3
+
+
+def test_commands_needing_a_server_say_how_to_get_one(up_project):
+    result = cli(up_project, "env")
+    assert result.returncode != 0
+    assert "Run `pgstack up`, or set DATABASE_URL" in result.stderr, result.stderr
+
+
+def test_doctor_passes_on_a_reachable_server(project, pg_server):
+    result = cli(project, "doctor", env={"DATABASE_URL": pg_server.url})
+    assert result.returncode == 0, result.stdout
+    assert "ok  postgres server" in result.stdout and "PostgreSQL" in result.stdout
+    assert "migrations" in result.stdout
+
+
+def test_doctor_names_an_unreachable_server_and_fails(project):
+    result = cli(project, "doctor", env={"DATABASE_URL": "postgresql://u@127.0.0.1:1/x_test"})
+    assert result.returncode == 1, result.stdout
+    assert "FAIL  postgres server" in result.stdout and "127.0.0.1:1" in result.stdout
+
+
+def test_every_command_has_help(project):
+    for command in ("up", "down", "status", "env", "psql", "doctor", "clean", "list", "prepare"):
+        result = cli(project, command, "--help")
+        assert result.returncode == 0 and "Usage:" in result.stdout, (command, result.stderr)
