@@ -6,8 +6,10 @@ import os
 import subprocess
 import sys
 
+import psycopg
 import pytest
 from conftest import Project
+from pgstack.ownership import Marker, write_marker
 from pgstack.servers.process import pid_running
 
 
@@ -71,13 +73,21 @@ def test_up_run_keep_clean_down(up_project):
     shown = cli(project, "psql", "main", "-A", "-t", "-c", "SELECT current_database()")
     assert shown.returncode == 0 and shown.stdout.strip() == name, shown
 
-    # A migration change gives a new template; clean drops the old one and the kept db.
+    # A migration change gives a new template; clean drops the old one and the kept db,
+    # and leaves another project's template on the same server alone.
+    server = exports.split("=", 1)[1].strip()
+    foreign = Marker(kind="template", run="0" * 12, state="complete", project="other-project")
+    with psycopg.connect(server, autocommit=True) as conn:
+        conn.execute("CREATE DATABASE pgstack_tpl_0ther")
+        write_marker(conn, "pgstack_tpl_0ther", foreign)
     project.write_migration("0002", "0001", "ALTER TABLE items ADD COLUMN note text")
     project.run().assert_outcomes(passed=1)
     cleaned = cli(project, "clean", "--kept")
     assert cleaned.returncode == 0, cleaned.stderr
     dropped = [line.split()[1] for line in cleaned.stdout.splitlines() if line.startswith("drop")]
     assert name in dropped and any("_tpl_" in d for d in dropped), cleaned.stdout
+    assert "pgstack_tpl_0ther" not in dropped
+    assert "pgstack_tpl_0ther\ttemplate" in cli(project, "list").stdout
     assert "(complete, old)" not in cli(project, "status").stdout
 
     # psql on the template opens a scratch clone, gone afterwards.

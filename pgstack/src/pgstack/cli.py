@@ -119,7 +119,11 @@ def status(settings: Settings) -> None:
         owned = owned_databases(conn, settings.prefix)
     for name, marker in owned:
         if marker.kind == "template":
-            label = "current" if name == current else "old"
+            label = "old"
+            if name == current:
+                label = "current"
+            elif marker.project != settings.project_dir.name:
+                label = f"of project {marker.project}"
             click.echo(f"template   {name} ({marker.state}, {label})")
     workers = [m for _, m in owned if m.kind != "template"]
     click.echo(
@@ -216,14 +220,20 @@ def _run_psql(binary: str, url: str, args: tuple[str, ...]) -> int:
 @click.option("--kept", is_flag=True, help="Also drop failed tests' and --pgstack-keep databases.")
 @pass_settings
 def clean(settings: Settings, kept: bool) -> None:
-    """Drop databases of dead runs and templates of older schemas (proven ours by marker)."""
+    """Drop databases of dead runs, and this project's templates of older schemas (proven
+    ours by marker; other projects' templates on a shared server stay)."""
     url, _, _ = _server(settings)
     current = template_spec(settings).name()
     with admin.connect(url) as conn:
         dropped = janitor.collect_dead(conn, settings.prefix)
         alive = live_runs(conn)
         for name, marker in owned_databases(conn, settings.prefix):
-            old_template = marker.kind == "template" and name != current and not alive
+            old_template = (
+                marker.kind == "template"
+                and marker.project == settings.project_dir.name
+                and name != current
+                and not alive
+            )
             dead_kept = kept and marker.kept and marker.run not in alive
             if (old_template or dead_kept) and janitor.drop_owned(conn, name, run=marker.run):
                 dropped.append(name)

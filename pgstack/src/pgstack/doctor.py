@@ -225,7 +225,10 @@ def _leftovers(settings: Settings, server: str) -> Check:
             owned = owned_databases(conn, settings.prefix)
         dead = [n for n, m in owned if m.run not in alive and m.kind != "template" and not m.kept]
         kept = [n for n, m in owned if m.kept]
-        stale = [n for n, m in owned if m.kind == "template" and n != current]
+        project = settings.project_dir.name
+        stale = [
+            n for n, m in owned if m.kind == "template" and m.project == project and n != current
+        ]
         detail = f"{len(dead)} of dead runs, {len(kept)} kept, {len(stale)} old templates"
         if dead or kept or stale:
             return Check(

@@ -31,6 +31,7 @@ class Marker:
     state: str = "ready"  # templates: "building" until migrations succeed, then "complete"
     hash: str | None = None
     kept: bool = False  # a failed test's database kept for inspection; never auto-collected
+    project: str | None = None  # templates: the project folder's name (`pgstack clean`)
 
     def comment(self) -> str:
         return COMMENT_PREFIX + json.dumps(asdict(self), sort_keys=True)

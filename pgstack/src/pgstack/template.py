@@ -156,7 +156,13 @@ def _build(
     conn: psycopg.Connection, admin_url: str, spec: TemplateSpec, name: str, *, run_id: str
 ) -> None:
     ident = sql.Identifier(name)
-    marker = Marker(kind="template", run=run_id, state="building", hash=spec.hash())
+    marker = Marker(
+        kind="template",
+        run=run_id,
+        state="building",
+        hash=spec.hash(),
+        project=spec.project_dir.name,
+    )
     try:
         conn.execute(sql.SQL("CREATE DATABASE {}").format(ident))
         write_marker(conn, name, marker)
