@@ -43,6 +43,7 @@ def run_checks(settings: Settings) -> list[Check]:
         checks.append(_reachable(server))
         if settings.redis:
             checks.append(_redis_reachable(settings))
+    checks.append(_docker())
     checks.append(_migrations(settings, server))
     if server is not None:
         checks.append(_leftovers(settings, server))
@@ -136,6 +137,29 @@ def _server_url(settings: Settings) -> str | None:
         return urls.libpq_url(settings.database_url)
     state = persistent.running(settings) if settings.use_up else None
     return state.postgres_url if state is not None else None
+
+
+def _docker() -> Check:
+    """Only the compose stack needs Docker; embedded servers never do."""
+    import subprocess
+
+    docker = shutil.which("docker")
+    fix = "Only `make test STACK=docker` needs it; the embedded servers work without."
+    if docker is None:
+        return Check("docker", WARN, "no docker CLI on PATH", fix)
+    try:
+        result = subprocess.run(
+            [docker, "info", "--format", "{{.ServerVersion}}"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        return Check("docker", WARN, "`docker info` did not answer in 10 s", fix)
+    if result.returncode != 0:
+        return Check("docker", WARN, "the Docker engine is not reachable", fix)
+    return Check("docker", OK, f"engine {result.stdout.strip()} (the compose stack can run)")
 
 
 def _postgres_binaries(settings: Settings) -> Check:
