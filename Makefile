@@ -11,9 +11,10 @@ STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 WORKERS ?= auto
 # CI sharding across machines: make test SHARD=2/4 runs the second of four groups, split
-# by the durations stored in backend/.test_durations (pytest-split).
+# by the durations stored in backend/.test_durations (pytest-split). No random order in a
+# shard: every machine must compute the same split.
 SHARD ?=
-SHARD_ARGS := $(if $(SHARD),--splits $(word 2,$(subst /, ,$(SHARD))) \
+SHARD_ARGS := $(if $(SHARD),-p no:randomly --splits $(word 2,$(subst /, ,$(SHARD))) \
 	--group $(word 1,$(subst /, ,$(SHARD))) --durations-path .test_durations)
 # Where the servers come from: local (embedded, no Docker needed) or docker (compose stack)
 STACK ?= local
