@@ -61,7 +61,42 @@ def test_raw_commit_is_refused_loudly(project):
     )
     result = project.run()
     result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines(["*commit*"])
+    result.stdout.fnmatch_lines(["*commit() on db_connection would end the transaction*"])
+
+
+def test_raw_connection_savepoints_and_sql_commit(project):
+    """Savepoints work inside a test; ending the transaction with SQL fails loudly, and
+    the next test still starts clean."""
+    project.write_test(
+        "test_raw",
+        """
+        import psycopg
+        import pytest
+
+        def test_a_savepoint_block_rolls_back_part(db_connection):
+            db_connection.execute("INSERT INTO items (name) VALUES ('kept')")
+            with pytest.raises(psycopg.errors.UniqueViolation):
+                with db_connection.transaction():
+                    db_connection.execute("INSERT INTO items (name) VALUES ('kept')")
+            with pytest.raises(psycopg.ProgrammingError, match="rollback"):
+                db_connection.rollback()
+            assert db_connection.execute("SELECT count(*) FROM items").fetchone() == (1,)
+
+        def test_b_sql_commit(db_connection):
+            db_connection.execute("INSERT INTO items (name) VALUES ('leaked')")
+            db_connection.execute("COMMIT")
+
+        def test_c_starts_in_a_transaction(db_connection):
+            status = db_connection.info.transaction_status
+            assert status == psycopg.pq.TransactionStatus.INTRANS
+            names = [r[0] for r in db_connection.execute("SELECT name FROM items")]
+            assert "kept" not in names
+        """,
+    )
+    result = project.run("-p", "no:randomly")
+    result.assert_outcomes(passed=3, errors=1)
+    result.stdout.fnmatch_lines(["*ERROR at teardown of test_b_sql_commit*"])
+    result.stdout.fnmatch_lines(["*ended db_connection's transaction itself*"])
 
 
 PER_WORKER = """

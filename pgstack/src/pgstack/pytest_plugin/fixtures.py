@@ -68,25 +68,31 @@ def db_session(db_engine: Engine, db_session_options: dict[str, Any]) -> Iterato
 
 
 @pytest.fixture(scope="session")
-def _pgstack_psycopg(pgstack_worker: Worker) -> Iterator[list[psycopg.Connection]]:
-    conn = isolation.connect(pgstack_worker.url, app_role=pgstack_worker.plan.app_role)
-    conn.autocommit = True
-    holder = [conn]
+def _pgstack_psycopg(pgstack_worker: Worker) -> Iterator[list[isolation.RollbackConnection]]:
+    holder: list[isolation.RollbackConnection] = []
     yield holder
-    holder[0].close()
+    for conn in holder:
+        conn.close()
 
 
 @pytest.fixture
 def db_connection(
-    _pgstack_psycopg: list[psycopg.Connection], pgstack_worker: Worker
+    _pgstack_psycopg: list[isolation.RollbackConnection], pgstack_worker: Worker
 ) -> Iterator[psycopg.Connection]:
     """A psycopg connection inside a transaction that is rolled back after the test."""
-    if _pgstack_psycopg[0].closed or _pgstack_psycopg[0].broken:
-        conn = isolation.connect(pgstack_worker.url, app_role=pgstack_worker.plan.app_role)
-        conn.autocommit = True
-        _pgstack_psycopg[0] = conn
-    with isolation.rollback_transaction(_pgstack_psycopg[0]) as conn:
-        yield conn
+    if not _pgstack_psycopg or _pgstack_psycopg[0].closed or _pgstack_psycopg[0].broken:
+        plan = pgstack_worker.plan
+        _pgstack_psycopg[:] = [
+            isolation.RollbackConnection.open(pgstack_worker.url, app_role=plan.app_role)
+        ]
+    conn = _pgstack_psycopg[0]
+    yield conn
+    if conn.closed or conn.broken:
+        return  # the next test opens a new one
+    try:
+        conn.check_ended()
+    finally:
+        conn.next_test()
 
 
 @dataclass
