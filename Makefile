@@ -128,8 +128,15 @@ images: ## Build offline stand-ins for the postgres/redis/python images (no regi
 
 check: lint test-pgstack test-backend test-examples test-compose ## Everything CI runs: lint, pgstack's tests, backend suite, examples, compose stack
 
-bench: $(STAMP) ## Measure cold start and per-test cost (figures go to stdout)
-	$(BIN)/python scripts/bench.py
+BENCH_VENV := benchmarks/.venv
+$(BENCH_VENV)/.installed: benchmarks/requirements.txt pgstack/pyproject.toml
+	@test -x $(BENCH_VENV)/bin/python || $(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python -m pip install --quiet --disable-pip-version-check \
+		-r benchmarks/requirements.txt -e './pgstack[embedded]'
+	@touch $@
+
+bench: $(STAMP) $(BENCH_VENV)/.installed ## Every benchmark variant in one run → docs/benchmarks/results.md + .png
+	$(BENCH_VENV)/bin/python benchmarks/run.py
 
 clean: ## Remove .venv and caches
-	rm -rf $(VENV) examples/*/.venv .pytest_cache .ruff_cache */.pytest_cache
+	rm -rf $(VENV) examples/*/.venv $(BENCH_VENV) .pytest_cache .ruff_cache */.pytest_cache

@@ -15,8 +15,6 @@ from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import quote
 
-from sqlalchemy.engine import make_url
-
 from pgstack import urls
 from pgstack.errors import ConfigError
 
@@ -36,13 +34,13 @@ _ALIASES = {"dbname": "database"}
 
 def coordinates(url: str, redis_url: str | None = None) -> dict[str, str]:
     """Every field of ``FIELDS`` for the database at ``url``."""
-    parsed = make_url(url)
+    parsed = urls.parse(url)
     return {
         "url": urls.libpq_url(url),
         "sqlalchemy_url": urls.sqlalchemy_url(url),
         "host": parsed.host or "localhost",
         "port": str(parsed.port or 5432),
-        "user": parsed.username or "",
+        "user": parsed.user or "",
         "password": parsed.password or "",
         "password_quoted": quote(parsed.password or "", safe=""),
         "database": parsed.database or "",

@@ -13,14 +13,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import psycopg
 from psycopg import sql
-from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.orm import Session
 
 from pgstack import urls
+
+if TYPE_CHECKING:  # SQLAlchemy is imported only by the fixtures that use it
+    from sqlalchemy import Engine
+    from sqlalchemy.orm import Session
 
 
 def set_role_sql(role: str) -> sql.Composed:
@@ -30,6 +32,8 @@ def set_role_sql(role: str) -> sql.Composed:
 def make_engine(url: str, *, app_role: str | None = None, **kwargs: Any) -> Engine:
     """A psycopg 3 engine; with ``app_role`` every connection runs ``SET ROLE`` first,
     so Row Level Security applies as it would for the application."""
+    from sqlalchemy import create_engine, event
+
     engine = create_engine(urls.sqlalchemy_url(url), **kwargs)
     if app_role is not None:
         statement = set_role_sql(app_role)
@@ -107,6 +111,8 @@ class RollbackConnection(psycopg.Connection):  # type: ignore[type-arg]
 @contextmanager
 def rollback_session(engine: Engine, **session_kwargs: Any) -> Iterator[Session]:
     """A Session whose every commit is a SAVEPOINT release; all of it rolled back after."""
+    from sqlalchemy.orm import Session
+
     connection = engine.connect()
     outer = connection.begin()
     session = Session(bind=connection, join_transaction_mode="create_savepoint", **session_kwargs)

@@ -10,16 +10,18 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import psycopg
 import pytest
-from sqlalchemy import Engine
-from sqlalchemy.orm import Session
 
 from pgstack import isolation, urls
 from pgstack.pytest_plugin.hooks import FRESH_KEY, STATE_KEY
 from pgstack.stack import Worker
+
+if TYPE_CHECKING:  # imported by the fixtures that use it: psycopg-only projects never pay
+    from sqlalchemy import Engine
+    from sqlalchemy.orm import Session
 
 
 def _not_enabled(reason: str) -> None:

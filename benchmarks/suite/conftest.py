@@ -1,0 +1,97 @@
+"""One ``db`` fixture per isolation variant, chosen by BENCH_VARIANT; the tests never change.
+
+rollback           pgstack's db_connection: a transaction rolled back after each test
+floor              no isolation: one autocommit connection, nothing undone
+truncate           one connection, TRUNCATE of every table after each test
+fresh              pgstack's fresh_database: a clone of the template per test
+pytest-postgresql  its `postgresql` fixture (a database per test from its template) on the
+                   same server, through `postgresql_noproc`
+sqlite             sqlite3 in memory, schema created per test
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import psycopg
+import pytest
+
+VARIANT = os.environ.get("BENCH_VARIANT", "rollback")
+SCHEMA = Path(__file__).parent / "schema" / "001_items.sql"
+SQLITE_SCHEMA = "CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, qty INT)"
+
+if VARIANT == "pytest-postgresql":
+    from pytest_postgresql import factories
+
+    # pgstack exported this process's URL before this file was imported: same server.
+    _server = urlsplit(os.environ["DATABASE_URL"])
+    pp_server = factories.postgresql_noproc(
+        host=_server.hostname,
+        port=_server.port,
+        user=_server.username,
+        password=_server.password or "",
+        dbname="bench_pp",
+        load=[SCHEMA],
+    )
+    pp_database = factories.postgresql("pp_server")
+
+
+@pytest.fixture(scope="session")
+def shared(database_url):
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        yield conn
+
+
+# `db` is defined statically for the chosen variant (a dynamic getfixturevalue would add
+# its own cost to every variant that is not session-cached).
+if VARIANT == "rollback":
+
+    @pytest.fixture
+    def db(db_connection):
+        return db_connection
+
+elif VARIANT == "floor":
+
+    @pytest.fixture
+    def db(shared):
+        return shared
+
+elif VARIANT == "truncate":
+
+    @pytest.fixture
+    def db(shared):
+        yield shared
+        shared.execute("TRUNCATE items RESTART IDENTITY")
+
+elif VARIANT == "fresh":
+
+    @pytest.fixture
+    def db(fresh_database):
+        with psycopg.connect(fresh_database.url, autocommit=True) as conn:
+            yield conn
+
+elif VARIANT == "pytest-postgresql":
+
+    @pytest.fixture
+    def db(pp_database):
+        return pp_database
+
+elif VARIANT == "sqlite":
+
+    @pytest.fixture
+    def db():
+        conn = sqlite3.connect(":memory:")
+        conn.execute(SQLITE_SCHEMA)
+        yield conn
+        conn.close()
+
+else:
+    raise pytest.UsageError(f"unknown BENCH_VARIANT {VARIANT!r}")
+
+
+def sql(text: str) -> str:
+    """psycopg and sqlite3 differ only in the placeholder."""
+    return text.replace("%s", "?") if VARIANT == "sqlite" else text
