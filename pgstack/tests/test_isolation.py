@@ -268,3 +268,29 @@ def test_redis_client_is_per_worker_and_flushed(project, redis_server):
     )
     result = project.run("-n", "2", env={"REDIS_URL": redis_server.url})
     result.assert_outcomes(passed=6)
+
+
+def test_fresh_clones_made_ahead_are_all_dropped(project, admin):
+    """Clones are made one ahead and dropped in the background: none may outlive the run,
+    the unused spare included."""
+    project.write_test(
+        "test_fresh_many",
+        """
+        import psycopg
+        import pytest
+
+        @pytest.mark.parametrize("i", range(6))
+        def test_own_database(fresh_database, i):
+            with psycopg.connect(fresh_database.url, autocommit=True) as conn:
+                conn.execute("INSERT INTO items (name) VALUES (%s)", (f"row-{i}",))
+                assert conn.execute("SELECT count(*) FROM items").fetchone() == (1,)
+        """,
+    )
+    result = project.run("-n", "2")
+    result.assert_outcomes(passed=6)
+    run_id = next(line for line in result.outlines if line.startswith("pgstack: run "))
+    run_id = run_id.split()[2].rstrip(",")
+    left = admin.execute(
+        "SELECT datname FROM pg_database WHERE datname LIKE %s", (f"%{run_id}%",)
+    ).fetchall()
+    assert left == []

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import queue
-import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -21,6 +19,7 @@ import psycopg
 from pgstack import admin, janitor, persistent, urls
 from pgstack.clone import clone_database
 from pgstack.errors import CloneFailed, ConfigError, RedisDatabasesExhausted, UnsafeTarget
+from pgstack.fresh import FreshClones
 from pgstack.migrators import migrator_for
 from pgstack.migrators.command import CommandMigrator
 from pgstack.ownership import Marker, RunLease, new_run_id, write_marker
@@ -273,44 +272,6 @@ def start_stack(settings: Settings) -> Stack:
     return finish_stack(launch_stack(settings))
 
 
-class _Dropper:
-    """Drops per-test clones on its own connection and thread, off the tests' critical path.
-
-    A DROP DATABASE costs as much as the CREATE (~7 ms: files to unlink, a checkpoint); run
-    in the background it overlaps with the next test. ``close`` waits for every queued drop.
-    """
-
-    def __init__(self, plan: RunPlan, worker_id: str) -> None:
-        self._plan = plan
-        self._worker_id = worker_id
-        self._queue: queue.Queue[str | None] = queue.Queue()
-        self._thread: threading.Thread | None = None
-        self.errors: list[str] = []
-
-    def drop(self, name: str) -> None:
-        if self._thread is None:
-            self._thread = threading.Thread(
-                target=self._run, name=f"pgstack-dropper-{self._worker_id}", daemon=True
-            )
-            self._thread.start()
-        self._queue.put(name)
-
-    def _run(self) -> None:
-        app = f"pgstack-dropper:{self._worker_id}"
-        with admin.connect(self._plan.admin_url, application_name=app) as conn:
-            while (name := self._queue.get()) is not None:
-                try:
-                    janitor.drop_owned(conn, name, run=self._plan.run_id)
-                except Exception as exc:  # reported by close(); the run's end collects it
-                    self.errors.append(f"{name}: {exc}")
-
-    def close(self) -> None:
-        if self._thread is not None:
-            self._queue.put(None)
-            self._thread.join()
-            self._thread = None
-
-
 @dataclass
 class Worker:
     """One worker's databases: its own clone, its Redis database, and per-test clones."""
@@ -321,28 +282,25 @@ class Worker:
     url: str
     redis_url: str | None
     _conn: psycopg.Connection
-    _fresh_count: int = 0
-    _dropper: _Dropper | None = None
+    _fresh: FreshClones | None = None
+
+    def _clones(self) -> FreshClones:
+        if self._fresh is None:
+            self._fresh = FreshClones(
+                admin_url=self.plan.admin_url,
+                template=self.plan.template,
+                run_id=self.plan.run_id,
+                base_name=self.name,
+            )
+        return self._fresh
 
     def new_fresh(self) -> tuple[str, str]:
         """A new clone for one test; returns (name, url)."""
-        self._fresh_count += 1
-        name = f"{self.name}_f{self._fresh_count}"
-        marker = Marker(kind="fresh", run=self.plan.run_id)
-        url = clone_database(
-            self._conn,
-            template=self.plan.template,
-            name=name,
-            marker=marker,
-            admin_url=self.plan.admin_url,
-        )
-        return name, url
+        return self._clones().take()
 
     def drop(self, name: str) -> None:
         """Drop a per-test clone soon (in the background); ``close`` waits for it."""
-        if self._dropper is None:
-            self._dropper = _Dropper(self.plan, self.worker_id)
-        self._dropper.drop(name)
+        self._clones().drop(name)
 
     def keep(self, name: str) -> None:
         """Mark a failed test's database so no janitor collects it."""
@@ -351,9 +309,8 @@ class Worker:
     def close(self) -> None:
         errors: list[str] = []
         try:
-            if self._dropper is not None:
-                self._dropper.close()
-                errors = self._dropper.errors
+            if self._fresh is not None:
+                errors = self._fresh.close()
             if self._conn.closed:
                 return
             if self.plan.keep:
