@@ -65,9 +65,13 @@ class RollbackConnection(psycopg.Connection):  # type: ignore[type-arg]
 
     Profiling the rollback fixture showed psycopg's ``transaction()`` block costing
     0.44 ms per test (BEGIN and ROLLBACK, two round trips, plus its bookkeeping) against
-    0.14 ms for ``ROLLBACK; BEGIN`` sent as one message. ``with conn.transaction():``
-    inside a test still works: it becomes a SAVEPOINT.
+    0.14 ms for ``ROLLBACK; BEGIN`` sent as one message. That message is sent when a test
+    ends and its answer read when the next one starts, so the round trip overlaps pytest's
+    own work between tests. ``with conn.transaction():`` inside a test still works: it
+    becomes a SAVEPOINT.
     """
+
+    _pending = False  # "ROLLBACK; BEGIN" sent, answer not read yet
 
     @classmethod
     def open(cls, url: str, *, app_role: str | None = None) -> RollbackConnection:
@@ -78,11 +82,25 @@ class RollbackConnection(psycopg.Connection):  # type: ignore[type-arg]
         return conn
 
     def next_test(self) -> None:
-        """Undo this test's writes and open the next test's transaction, in one trip."""
+        """Undo this test's writes and open the next test's transaction (one message,
+        not waited for: ``ready`` reads the answer)."""
         if self.info.transaction_status == psycopg.pq.TransactionStatus.IDLE:
             self.execute("BEGIN")  # ended by the test itself (reported by check_ended)
             return
-        self.execute("ROLLBACK; BEGIN")
+        self.pgconn.send_query(b"ROLLBACK; BEGIN")
+        self._pending = True
+
+    def ready(self) -> None:
+        """Read the answer to ``next_test``'s message before the test uses the connection."""
+        if not self._pending:
+            return
+        self._pending = False
+        while (result := self.pgconn.get_result()) is not None:
+            if result.status == psycopg.pq.ExecStatus.FATAL_ERROR:
+                message = (result.error_message or b"").decode(errors="replace").strip()
+                raise psycopg.OperationalError(
+                    f"Rolling back the previous test on db_connection failed: {message}"
+                )
 
     def check_ended(self) -> None:
         """Fail loudly when the test ended the transaction with SQL: its rows may stay."""

@@ -69,25 +69,39 @@ def db_session(db_engine: Engine, db_session_options: dict[str, Any]) -> Iterato
         yield session
 
 
+class _RawConnection:
+    """The worker's one RollbackConnection for db_connection, reopened if a test closed it."""
+
+    def __init__(self, worker: Worker) -> None:
+        self._worker = worker
+        self._conn: isolation.RollbackConnection | None = None
+
+    def get(self) -> isolation.RollbackConnection:
+        conn = self._conn
+        if conn is None or conn.closed or conn.broken:
+            app_role = self._worker.plan.app_role
+            conn = self._conn = isolation.RollbackConnection.open(
+                self._worker.url, app_role=app_role
+            )
+        return conn
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+
+
 @pytest.fixture(scope="session")
-def _pgstack_psycopg(pgstack_worker: Worker) -> Iterator[list[isolation.RollbackConnection]]:
-    holder: list[isolation.RollbackConnection] = []
-    yield holder
-    for conn in holder:
-        conn.close()
+def _pgstack_psycopg(pgstack_worker: Worker) -> Iterator[_RawConnection]:
+    raw = _RawConnection(pgstack_worker)
+    yield raw
+    raw.close()
 
 
 @pytest.fixture
-def db_connection(
-    _pgstack_psycopg: list[isolation.RollbackConnection], pgstack_worker: Worker
-) -> Iterator[psycopg.Connection]:
+def db_connection(_pgstack_psycopg: _RawConnection) -> Iterator[psycopg.Connection]:
     """A psycopg connection inside a transaction that is rolled back after the test."""
-    if not _pgstack_psycopg or _pgstack_psycopg[0].closed or _pgstack_psycopg[0].broken:
-        plan = pgstack_worker.plan
-        _pgstack_psycopg[:] = [
-            isolation.RollbackConnection.open(pgstack_worker.url, app_role=plan.app_role)
-        ]
-    conn = _pgstack_psycopg[0]
+    conn = _pgstack_psycopg.get()
+    conn.ready()
     yield conn
     if conn.closed or conn.broken:
         return  # the next test opens a new one
