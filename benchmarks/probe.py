@@ -1,4 +1,4 @@
-"""pytest plugin used only by scripts/bench.py: records when tests start and end.
+"""pytest plugin used only by benchmarks/run.py: records when tests start and end.
 
 Each process appends "<event> <time>" lines to $PGSTACK_BENCH_OUT.
 """

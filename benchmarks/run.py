@@ -24,6 +24,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import textwrap
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -447,15 +448,18 @@ def write_chart(sections: dict[str, dict[str, Figure]]) -> Path:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, (left, right) = plt.subplots(1, 2, figsize=(13, 4.8))
+    def wrap(figures: list[Figure]) -> list[str]:
+        return [textwrap.fill(f.label, 34) for f in figures]
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(14, 6))
     iso = list(sections["isolation"].values())
-    left.barh([f.label for f in iso], [f.median for f in iso], color="#4C72B0")
+    left.barh(wrap(iso), [f.median for f in iso], color="#4C72B0")
     left.set_xscale("log")
     left.set_xlabel("ms per test (log scale)")
     left.set_title(f"Per-test isolation, {N_TESTS} small tests")
     left.invert_yaxis()
     start = list(sections["start"].values())
-    right.barh([f.label for f in start], [f.median for f in start], color="#55A868")
+    right.barh(wrap(start), [f.median for f in start], color="#55A868")
     right.set_xlabel("seconds")
     right.set_title("Start to first test")
     right.invert_yaxis()
