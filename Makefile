@@ -30,7 +30,7 @@ EXAMPLES := $(patsubst %/requirements.txt,%,$(wildcard examples/*/requirements.t
 EXAMPLE_WORKERS ?= 2
 
 .PHONY: help venv test test-local test-docker test-fast check lint format test-pgstack \
-	test-backend test-examples test-compose up up-local up-docker down down-local \
+	test-backend test-shards test-examples test-compose up up-local up-docker down down-local \
 	down-docker images bench clean
 
 help: ## List the targets
@@ -96,6 +96,9 @@ test-examples: $(EXAMPLES:%=%/.venv/.installed) ## Every example project's own s
 	@echo "== examples/fastapi-sqlmodel: pytest -n 4 (an unmodified suite that breaks on a shared database)"
 	cd examples/fastapi-sqlmodel && .venv/bin/pytest -n 4 -q -p no:cacheprovider $(PYTEST_ARGS)
 
+test-shards: $(STAMP) ## The SHARD=i/N groups are disjoint and cover the backend suite
+	$(BIN)/python scripts/check_shards.py --splits 3
+
 test-compose: $(STAMP) ## The compose stack end to end (needs Docker; CI always runs it)
 	@if docker compose version >/dev/null 2>&1 && docker info >/dev/null 2>&1; then \
 		cd e2e && ../$(BIN)/pytest -p no:randomly -v $(PYTEST_ARGS); \
@@ -126,7 +129,7 @@ down-docker:
 images: ## Build offline stand-ins for the postgres/redis/python images (no registry)
 	scripts/build-offline-images.sh
 
-check: lint test-pgstack test-backend test-examples test-compose ## Everything CI runs: lint, pgstack's tests, backend suite, examples, compose stack
+check: lint test-pgstack test-backend test-shards test-examples test-compose ## Everything CI runs: lint, pgstack's tests, backend suite, examples, compose stack
 
 BENCH_VENV := benchmarks/.venv
 $(BENCH_VENV)/.installed: benchmarks/requirements.txt pgstack/pyproject.toml
