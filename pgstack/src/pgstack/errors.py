@@ -27,7 +27,7 @@ class ServerNotFound(PgstackError):
             "Fix one of:\n"
             "  - pip install pgserver   (a wheel that ships PostgreSQL 16)\n"
             "  - install PostgreSQL and put pg_config on PATH, or set PGSTACK_PG_BIN\n"
-            "  - set DATABASE_URL to a running server (e.g. `make up` for the compose stack)"
+            "  - set DATABASE_URL to a running server (e.g. `make up STACK=docker`: the compose db)"
         )
 
     @classmethod

@@ -221,8 +221,8 @@ def finish_stack(launch: Launch) -> Stack:
                 what=f"PostgreSQL at {urls.describe(launch.admin_url)} "
                 f"(from {settings.database_url_env})",
                 fix=(
-                    "Start it (`make up` starts the compose stack), fix the URL, or unset "
-                    f"{settings.database_url_env} to let pgstack start an embedded server."
+                    "Start it (`make up STACK=docker` starts the compose db), fix the URL, "
+                    f"or unset {settings.database_url_env} to let pgstack start an embedded server."
                 ),
             )
         timings["postgres"] = time.monotonic() - launch.started

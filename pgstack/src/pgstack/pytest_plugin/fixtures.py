@@ -140,7 +140,7 @@ class FreshDatabase:
         if self._worker.plan.embedded:
             note += (
                 "\n(The embedded server stops when the run ends. To inspect kept databases, "
-                "run against a persistent server: set DATABASE_URL, e.g. after `make up`.)"
+                "run with --pgstack-keep, or with `pgstack up` running.)"
             )
         return note
 
