@@ -19,6 +19,7 @@ from pathlib import Path
 import psycopg
 import pytest
 from pgstack.servers.postgres import EmbeddedPostgres, start_postgres
+from pgstack.servers.process import run_tool
 from pgstack.servers.redis import EmbeddedRedis, start_redis
 from pgstack.settings import _default_tmp_dir
 
@@ -33,6 +34,55 @@ def pg_server() -> Iterator[EmbeddedPostgres]:
     server = start_postgres(tmp_dir=Path(_default_tmp_dir()))
     yield server
     server.stop()
+
+
+def _conf_dir() -> Path:
+    path = Path(tempfile.mkdtemp(prefix="pgstack-conf-", dir=_default_tmp_dir()))
+    os.chmod(path, 0o755)
+    return path
+
+
+@pytest.fixture(scope="session")
+def password_server() -> Iterator[EmbeddedPostgres]:
+    """A server that asks every role but the superuser for a password (scram-sha-256).
+
+    Role ``tester`` (password ``right``, CREATEDB) logs in over TCP.
+    """
+    folder = _conf_dir()
+    hba = folder / "pg_hba.conf"
+    hba.write_text(
+        "local all all trust\n"
+        "host all postgres 127.0.0.1/32 trust\n"
+        "host all all 127.0.0.1/32 scram-sha-256\n"
+    )
+    conf = folder / "password.conf"
+    conf.write_text(f"hba_file = '{hba}'\npassword_encryption = 'scram-sha-256'\n")
+    for path in (hba, conf):
+        path.chmod(0o644)
+    server = start_postgres(tmp_dir=Path(_default_tmp_dir()), conf_file=conf)
+    with psycopg.connect(server.url, autocommit=True) as conn:
+        conn.execute("CREATE ROLE tester LOGIN CREATEDB PASSWORD 'right'")
+    yield server
+    server.stop()
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def starting_server() -> Iterator[EmbeddedPostgres]:
+    """A real server that is up but never accepts connections: a standby in recovery with
+    hot_standby off answers every login with SQLSTATE 57P03 ("the database system is not
+    accepting connections"), the same class as "the database system is starting up"."""
+    folder = _conf_dir()
+    conf = folder / "standby.conf"
+    conf.write_text("hot_standby = off\n")
+    conf.chmod(0o644)
+    server = start_postgres(tmp_dir=Path(_default_tmp_dir()), conf_file=conf)
+    server.server.stop()
+    run_tool(["touch", server.data_dir / "data" / "standby.signal"], run_as=server.run_as)
+    server.server.spawn()
+    yield server
+    server.stop()
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
@@ -165,8 +215,12 @@ def project(pytester: pytest.Pytester, pg_server: EmbeddedPostgres) -> Project:
     return proj
 
 
+def output(result: pytest.RunResult) -> str:
+    return "\n".join(result.outlines + result.errlines)
+
+
 def assert_nothing_ran(result: pytest.RunResult) -> None:
     """A failed setup must not look like success: no test passed, none was skipped."""
-    output = "\n".join(result.outlines + result.errlines)
-    assert result.ret not in (0, 5), output
-    assert " passed" not in output and " skipped" not in output, output
+    text = output(result)
+    assert result.ret not in (0, 5), text
+    assert " passed" not in text and " skipped" not in text, text

@@ -3,40 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from conftest import assert_nothing_ran
 from pgstack.errors import ConfigError, ServerNotFound, ServerNotReady
 from pgstack.servers.binaries import find_postgres_bin, find_redis_server
 from pgstack.settings import load_settings
 from pgstack.wait import wait_until
-
-
-def test_unreachable_server_fails_the_run_with_the_fix(project):
-    project.write_test("test_ok", "def test_ok(db_session):\n    pass\n")
-    project.server_url = "postgresql://postgres@127.0.0.1:1/app_test"
-    result = project.run(env={"PGSTACK_READY_TIMEOUT": "1"})
-    assert result.ret not in (0, 5)
-    assert_nothing_ran(result)
-    output = "\n".join(result.outlines + result.errlines)
-    assert "127.0.0.1:1/app_test" in output
-    assert "not ready after 1 s" in output
-    assert "make up" in output
-
-
-def test_unreachable_server_fails_xdist_run_too(project):
-    project.write_test("test_ok", "def test_ok(db_session):\n    pass\n")
-    project.server_url = "postgresql://postgres@127.0.0.1:1/app_test"
-    result = project.run("-n", "2", env={"PGSTACK_READY_TIMEOUT": "1"})
-    assert result.ret not in (0, 5)
-    assert "127.0.0.1:1/app_test" in "\n".join(result.outlines + result.errlines)
-
-
-def test_missing_database_names_it(project, pg_server):
-    project.write_test("test_ok", "def test_ok(db_session):\n    pass\n")
-    project.server_url = pg_server.url.replace("/postgres", "/no_such_test_db")
-    result = project.run(env={"PGSTACK_READY_TIMEOUT": "1"})
-    assert result.ret not in (0, 5)
-    output = "\n".join(result.outlines + result.errlines)
-    assert "no_such_test_db" in output and "does not exist" in output
 
 
 def test_non_test_remote_server_is_refused(project):

@@ -7,7 +7,8 @@ import hashlib
 import psycopg
 
 from pgstack import urls
-from pgstack.errors import ServerNotReady
+from pgstack.diagnose import diagnose
+from pgstack.errors import ServerNotReady, ServerRefused
 
 LOCK_NAMESPACE = 0x7067  # "pg": first key of every pgstack advisory lock
 
@@ -18,10 +19,11 @@ def connect(url: str, *, application_name: str = "pgstack") -> psycopg.Connectio
             url, autocommit=True, connect_timeout=10, application_name=application_name
         )
     except psycopg.OperationalError as exc:
-        raise ServerNotReady(
-            f"Cannot connect to PostgreSQL at {urls.describe(url)}: "
-            f"{' '.join(str(exc).split())}. Check that the server runs and the credentials "
-            "in DATABASE_URL are right, or unset DATABASE_URL to use the embedded server."
+        message = " ".join(str(exc).split()).rstrip(".")
+        found = diagnose(message, url)
+        error = ServerRefused if found.final else ServerNotReady
+        raise error(
+            f"Cannot connect to PostgreSQL at {urls.describe(url)}: {message}. {found.advice}"
         ) from exc
 
 

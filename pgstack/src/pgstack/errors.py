@@ -51,6 +51,14 @@ class ServerNotReady(PgstackError):
     """A server did not answer a real query before the deadline."""
 
 
+class ServerRefused(ServerNotReady):
+    """The server answered and refused us (login, missing database): waiting cannot help."""
+
+
+class ServerLost(PgstackError):
+    """A server that was ready went away during the run (killed, crashed, restarted)."""
+
+
 class UnsafeTarget(PgstackError):
     """The configured server or database does not look like a test target."""
 

@@ -224,6 +224,7 @@ def finish_stack(launch: Launch) -> Stack:
                     "Start it (`make up STACK=docker` starts the compose db), fix the URL, "
                     f"or unset {settings.database_url_env} to let pgstack start an embedded server."
                 ),
+                url_env=settings.database_url_env,
             )
         timings["postgres"] = time.monotonic() - launch.started
         if launch.redis is not None:

@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
-from pgstack.errors import ServerNotReady
+from pgstack.errors import PgstackError, ServerNotReady
 
 T = TypeVar("T")
 
@@ -27,13 +27,16 @@ def wait_until(
     """Call ``probe`` until it returns without raising; return its result.
 
     ``give_up`` is asked between attempts; a string it returns (e.g. "the server process
-    exited") ends the wait at once instead of at the deadline.
+    exited") ends the wait at once instead of at the deadline. A probe that raises a
+    ``PgstackError`` has found something waiting cannot fix: it propagates at once.
     """
     deadline = time.monotonic() + timeout
     last_error: BaseException | None = None
     while True:
         try:
             return probe()
+        except PgstackError:
+            raise
         except Exception as exc:
             last_error = exc
         reason = give_up() if give_up is not None else None

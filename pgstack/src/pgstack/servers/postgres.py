@@ -16,7 +16,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from pgstack.errors import ServerStartFailed
+from pgstack.diagnose import diagnose
+from pgstack.errors import ServerRefused, ServerStartFailed
 from pgstack.servers import process
 from pgstack.servers.binaries import find_postgres_bin, reachable_bin, unprivileged_account
 from pgstack.servers.process import EmbeddedServer, RunAs, ServerProcess
@@ -189,13 +190,31 @@ def _append_settings(pgdata: Path, conf_file: Path) -> None:
         conf.write(f"\n# --- appended by pgstack from {conf_file} ---\n{text}\n")
 
 
-def wait_for_postgres(url: str, *, timeout: float, what: str, fix: str, give_up=None) -> None:
-    """Wait until ``SELECT 1`` succeeds on ``url``."""
+def wait_for_postgres(
+    url: str,
+    *,
+    timeout: float,
+    what: str,
+    fix: str,
+    give_up=None,
+    url_env: str = "DATABASE_URL",
+) -> None:
+    """Wait until ``SELECT 1`` succeeds on ``url``; a refused login or a missing database
+    ends the wait at once (see ``pgstack.diagnose``)."""
     import psycopg
 
     def probe() -> None:
-        with psycopg.connect(url, connect_timeout=max(1, int(timeout))) as conn:
-            conn.execute("SELECT 1")
+        try:
+            with psycopg.connect(url, connect_timeout=max(1, int(timeout))) as conn:
+                conn.execute("SELECT 1")
+        except psycopg.OperationalError as exc:
+            message = " ".join(str(exc).split()).rstrip(".")
+            found = diagnose(message, url, url_env)
+            if found.final:
+                raise ServerRefused(f"{what}: {message}. {found.advice}") from exc
+            if found.kind == "starting":
+                raise ConnectionError(f"{message}. {found.advice}") from exc
+            raise
 
     wait_until(probe, timeout=timeout, what=what, fix=fix, give_up=give_up)
 
