@@ -51,7 +51,9 @@ def spawn(
     """Start a long-running server with stdout+stderr going to ``log_path``.
 
     A server dies with us, unless ``detach``: then it gets its own session and outlives
-    us (``pgstack up``), and ``pgstack down`` stops it.
+    us (``pgstack up``), and ``pgstack down`` stops it. Either way it is outside our
+    process group, so Ctrl-C in the terminal reaches pytest, not the server: pytest's
+    cleanup still needs it to drop the run's databases, then stops it.
     """
     with open(log_path, "ab") as log:
         return subprocess.Popen(
@@ -61,6 +63,7 @@ def spawn(
             stderr=subprocess.STDOUT,
             preexec_fn=None if detach else _die_with_parent,  # noqa: PLW1509 - PDEATHSIG
             start_new_session=detach,
+            process_group=None if detach else 0,
             env=env,
             **_as_user(run_as),  # type: ignore[arg-type]
         )
