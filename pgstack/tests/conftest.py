@@ -11,6 +11,7 @@ import os
 import shutil
 import tempfile
 import textwrap
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from pgstack.errors import ServerStartFailed
 from pgstack.servers.postgres import EmbeddedPostgres, start_postgres
 from pgstack.servers.process import run_tool
 from pgstack.servers.redis import EmbeddedRedis, start_redis
@@ -83,6 +85,46 @@ def starting_server() -> Iterator[EmbeddedPostgres]:
     yield server
     server.stop()
     shutil.rmtree(folder, ignore_errors=True)
+
+
+@dataclass
+class RestartableServer:
+    """A server of this test's own, that a test may kill and start again on the same data."""
+
+    server: EmbeddedPostgres
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    @property
+    def port(self) -> int:
+        return self.server.port
+
+    def admin(self) -> psycopg.Connection:
+        return psycopg.connect(self.url, autocommit=True)
+
+    def restart(self, timeout: float = 30.0) -> None:
+        """Start again on the same data (a new port); the old backends may take a moment
+        to notice their postmaster died and release its shared memory."""
+        self.server.server.stop()
+        deadline = time.monotonic() + timeout
+        while True:
+            self.server.server.spawn()
+            try:
+                self.server.server.wait_ready(timeout)
+                return
+            except ServerStartFailed:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.5)
+
+
+@pytest.fixture
+def restartable_server() -> Iterator[RestartableServer]:
+    server = start_postgres(tmp_dir=Path(_default_tmp_dir()))
+    yield RestartableServer(server)
+    server.stop()
 
 
 @pytest.fixture(scope="session")

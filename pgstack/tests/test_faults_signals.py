@@ -8,12 +8,12 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import psycopg
 import pytest
-from pgstack import urls
 from pgstack.ownership import owned_databases
+
+from pgstack import urls
 
 pytestmark = pytest.mark.reliability
 

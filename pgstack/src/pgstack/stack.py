@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -117,6 +118,8 @@ class Stack:
         try:
             if self.postgres is None:
                 janitor.drop_run(self.lease.connection, self.plan.prefix, self.plan.run_id)
+        except psycopg.OperationalError as exc:
+            note_server_gone(self.plan, "drop this run's databases", exc)
         finally:
             self.lease.close()
             self.launch.abort()
@@ -320,6 +323,9 @@ class Worker:
                 )
             else:
                 janitor.drop_owned(self._conn, self.name, run=self.plan.run_id)
+        except psycopg.OperationalError as exc:
+            note_server_gone(self.plan, f"drop {self.name}", exc)
+            return  # the per-test clones went the same way: nothing more to report
         finally:
             self._conn.close()
         if errors:
@@ -327,6 +333,20 @@ class Worker:
                 "Some per-test databases could not be dropped (the run's end or the next "
                 "run's janitor collects them): " + "; ".join(errors)
             )
+
+
+def note_server_gone(plan: RunPlan, what: str, exc: BaseException) -> None:
+    """At the end of a run whose server went away: say what is left, do not raise (the run
+    has already failed with the reason)."""
+    left = (
+        "nothing is left: the embedded server's data went with it"
+        if plan.embedded
+        else "the next run on this server drops what this run left"
+    )
+    sys.stderr.write(
+        f"pgstack: could not {what}: PostgreSQL at {urls.describe(plan.admin_url)} is gone "
+        f"({' '.join(str(exc).split())}); {left}.\n"
+    )
 
 
 def worker_database(prefix: str, run_id: str, worker_id: str) -> str:

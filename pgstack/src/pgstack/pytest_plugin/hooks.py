@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pytest
 
-from pgstack import environment, urls
+from pgstack import environment, health, urls
 from pgstack.errors import PgstackError
 from pgstack.ownership import owned_databases
 from pgstack.settings import Settings, load_settings, read_pyproject_table
@@ -58,6 +58,7 @@ class PluginState:
     worker: Worker | None = None  # in every process that runs tests
     plan: RunPlan | None = None
     saved_env: dict[str, str | None] = field(default_factory=dict)
+    lost: str | None = None  # a server went away mid-run: why, and what to do
 
 
 STATE_KEY = pytest.StashKey[PluginState]()
@@ -310,11 +311,34 @@ FRESH_KEY = pytest.StashKey[object]()
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  # type: ignore[no-untyped-def]
-    """Keep a failed test's fresh database and print how to reach it."""
+    """Stop the run if a server went away; keep a failed test's fresh database."""
     report = yield
+    if not report.failed:
+        return report
+    lost = _lost_server(item.config, call)
+    if lost is not None:
+        report.sections.append(("pgstack: server lost", lost))
+        item.session.shouldfail = lost  # xdist passes it on: the whole run stops
+        return report
     fresh = item.stash.get(FRESH_KEY, None)
-    if fresh is not None and report.failed and report.when in {"call", "setup"}:
+    if fresh is not None and report.when in {"call", "setup"}:
         note = fresh.keep()  # type: ignore[attr-defined]
         if note:
             report.sections.append(("pgstack: kept database", note))
     return report
+
+
+def _lost_server(config: pytest.Config, call: pytest.CallInfo[None]) -> str | None:
+    """Why the servers cannot serve this run any more, if a connection error says so."""
+    state = config.stash.get(STATE_KEY, None)
+    if state is None or state.plan is None:
+        return None
+    if state.lost is not None:
+        return state.lost
+    if call.excinfo is None or not health.is_connection_error(call.excinfo.value):
+        return None
+    plan = state.plan
+    state.lost = health.postgres_gone(plan.admin_url, plan.database_url_env, embedded=plan.embedded)
+    if state.lost is None and plan.redis_url is not None:
+        state.lost = health.redis_gone(plan.redis_url, plan.redis_url_env)
+    return state.lost

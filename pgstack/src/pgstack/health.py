@@ -1,0 +1,77 @@
+"""Tell a failing test from a server that went away in the middle of the run.
+
+When a test fails on a connection error, pgstack asks the servers themselves. If one no
+longer answers (killed, crashed, restarted, out of memory), the run stops with one
+message that names it, instead of every remaining test failing its own confusing way.
+"""
+
+from __future__ import annotations
+
+from pgstack import urls
+
+
+def is_connection_error(exc: BaseException) -> bool:
+    """A lost or refused connection (psycopg, SQLAlchemy around psycopg, or redis-py)."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if _is_connection_error(current):
+            return True
+        current = getattr(current, "orig", None) or current.__cause__ or current.__context__
+    return False
+
+
+def _is_connection_error(exc: BaseException) -> bool:
+    import psycopg
+
+    if isinstance(exc, psycopg.OperationalError | psycopg.InterfaceError):
+        return True
+    try:
+        import redis
+    except ImportError:
+        return False
+    return isinstance(exc, redis.ConnectionError | redis.TimeoutError)
+
+
+def postgres_gone(admin_url: str, url_env: str, *, embedded: bool) -> str | None:
+    """None if PostgreSQL answers ``SELECT 1``; else what happened and what to do."""
+    import psycopg
+
+    try:
+        with psycopg.connect(admin_url, connect_timeout=3, autocommit=True) as conn:
+            conn.execute("SELECT 1")
+    except psycopg.Error as exc:
+        which = "The embedded PostgreSQL" if embedded else "PostgreSQL"
+        fix = (
+            "Rerun: the next run starts a new server. If it keeps dying, look for the "
+            "out-of-memory killer (dmesg) or a full PGSTACK_TMP_DIR."
+            if embedded
+            else "Find out why in the server's log, start it again (or unset "
+            f"{url_env} to use an embedded server) and rerun; the next run drops this "
+            "run's databases."
+        )
+        return (
+            f"{which} at {urls.describe(admin_url)} went away during the run "
+            f"({' '.join(str(exc).split())}): it was stopped, killed or crashed, so the "
+            f"remaining tests cannot run. {fix}"
+        )
+    return None
+
+
+def redis_gone(redis_url: str, url_env: str) -> str | None:
+    """None if Redis answers PING; else what happened and what to do."""
+    import redis
+
+    client = redis.Redis.from_url(redis_url, socket_connect_timeout=3, socket_timeout=3)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        return (
+            f"Redis at {redis_url} went away during the run ({exc}): it was stopped, killed "
+            "or crashed, so the remaining tests cannot run. Rerun: an embedded Redis starts "
+            f"anew with the next run; the one in {url_env} must be started again first."
+        )
+    finally:
+        client.close()
+    return None
