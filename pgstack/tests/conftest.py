@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
 import textwrap
 import time
@@ -266,3 +268,16 @@ def assert_nothing_ran(result: pytest.RunResult) -> None:
     text = output(result)
     assert result.ret not in (0, 5), text
     assert " passed" not in text and " skipped" not in text, text
+
+
+def cli(project: Project, *args: str, env: dict[str, str] | None = None):
+    """The pgstack command, run as users run it (a subprocess)."""
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "pgstack.cli", "--project", str(project.path), *args],
+        capture_output=True,
+        text=True,
+        env=full_env,
+        timeout=120,
+        check=False,
+    )

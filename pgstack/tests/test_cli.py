@@ -2,27 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-
 import psycopg
 import pytest
-from conftest import Project
+from conftest import Project, cli
 from pgstack.ownership import Marker, write_marker
 from pgstack.servers.process import pid_running
-
-
-def cli(project: Project, *args: str, env: dict[str, str] | None = None):
-    full_env = {**os.environ, **(env or {})}
-    return subprocess.run(
-        [sys.executable, "-m", "pgstack.cli", "--project", str(project.path), *args],
-        capture_output=True,
-        text=True,
-        env=full_env,
-        timeout=120,
-        check=False,
-    )
 
 
 @pytest.fixture

@@ -9,16 +9,6 @@ from pgstack.settings import load_settings
 from pgstack.wait import wait_until
 
 
-def test_non_test_remote_server_is_refused(project):
-    project.write_test("test_ok", "def test_ok(db_session):\n    pass\n")
-    project.server_url = "postgresql://u:p@db.example.internal:5432/production"
-    result = project.run()
-    assert result.ret not in (0, 5)
-    output = "\n".join(result.outlines + result.errlines)
-    assert "does not look like a test server" in output
-    assert "PGSTACK_ALLOW_ANY_SERVER" in output
-
-
 def test_fixture_without_configuration_fails_loudly(pytester):
     pytester.makepyfile("def test_needs_db(db_session):\n    pass\n")
     result = pytester.runpytest_subprocess("-p", "no:randomly")

@@ -37,24 +37,6 @@ def _drop_plain(admin, name: str) -> None:
     admin.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
 
 
-def test_lookalike_names_without_marker_survive(admin, project):
-    names = ["pgstack_0123456789ab_gw0", "pgstack_tpl_0123456789abcdef", "pgstack_x_main_f1"]
-    _create(admin, names[0])
-    _create(admin, names[1], comment="pgstack-ish but not our marker")
-    _create(admin, names[2], comment='pgstack:{"not": "a marker"}')
-    try:
-        project.write_test("test_ok", "def test_ok(db_session):\n    pass\n")
-        project.run().assert_outcomes(passed=1)
-        assert all(_exists(admin, name) for name in names)
-        with pytest.raises(janitor.NotOurs):
-            janitor.drop_owned(admin, names[0])
-        assert janitor.collect_dead(admin, "pgstack") == []
-        assert all(_exists(admin, name) for name in names)
-    finally:
-        for name in names:
-            _drop_plain(admin, name)
-
-
 def test_databases_of_a_live_run_survive_a_janitor(admin, pg_server):
     run = "a1a1a1a1a1a1"
     name = f"pgstack_{run}_gw0"

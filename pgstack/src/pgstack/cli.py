@@ -16,7 +16,7 @@ from pathlib import Path
 
 import click
 
-from pgstack import admin, janitor, persistent, urls
+from pgstack import admin, janitor, persistent, safety, urls
 from pgstack.errors import ConfigError, PgstackError
 from pgstack.ownership import Marker, RunLease, live_runs, new_run_id, owned_databases
 from pgstack.settings import Settings, load_settings
@@ -222,9 +222,11 @@ def _run_psql(binary: str, url: str, args: tuple[str, ...]) -> int:
 def clean(settings: Settings, kept: bool) -> None:
     """Drop databases of dead runs, and this project's templates of older schemas (proven
     ours by marker; other projects' templates on a shared server stay)."""
-    url, _, _ = _server(settings)
+    url, _, source = _server(settings)
     current = template_spec(settings).name()
     with admin.connect(url) as conn:
+        if source == "DATABASE_URL":
+            safety.check_target(url, settings, conn)
         dropped = janitor.collect_dead(conn, settings.prefix)
         alive = live_runs(conn)
         for name, marker in owned_databases(conn, settings.prefix):

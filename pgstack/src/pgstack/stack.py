@@ -17,9 +17,9 @@ from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 
-from pgstack import admin, janitor, persistent, urls
+from pgstack import admin, janitor, persistent, safety, urls
 from pgstack.clone import clone_database
-from pgstack.errors import CloneFailed, ConfigError, RedisDatabasesExhausted, UnsafeTarget
+from pgstack.errors import CloneFailed, ConfigError, RedisDatabasesExhausted
 from pgstack.fresh import FreshClones
 from pgstack.migrators import migrator_for
 from pgstack.migrators.command import CommandMigrator
@@ -125,19 +125,6 @@ class Stack:
             self.launch.abort()
 
 
-def check_target(url: str, settings: Settings) -> None:
-    """Refuse servers that do not look like test targets unless told otherwise."""
-    database = urls.database_of(url)
-    if settings.allow_any_server or urls.is_loopback(url) or "test" in database.lower():
-        return
-    raise UnsafeTarget(
-        f"{settings.database_url_env} points at {urls.describe(url)}, which does not look like "
-        "a test server (not on this machine, and the database name has no 'test' in it). "
-        "pgstack creates and drops databases there. If this server is meant for tests, set "
-        "PGSTACK_ALLOW_ANY_SERVER=1 (or allow_any_server = true in [tool.pgstack])."
-    )
-
-
 def template_spec(settings: Settings) -> TemplateSpec:
     """What the template is made of, from the settings (no database work)."""
     seeder = None
@@ -170,7 +157,6 @@ def _existing_servers(settings: Settings) -> tuple[str | None, str | None, str]:
     external = settings.database_url
     if external is not None:
         external = urls.libpq_url(external)
-        check_target(external, settings)
         return external, settings.redis_url, f"external, from {settings.database_url_env}"
     if settings.use_up or settings.keep:
         state = persistent.start(settings)[0] if settings.keep else persistent.running(settings)
@@ -243,10 +229,14 @@ def finish_stack(launch: Launch) -> Stack:
         timings["redis"] = time.monotonic() - launch.started
         admin_url = launch.admin_url
         lease = RunLease(admin_url, launch.run_id)
+        if settings.database_url is not None:
+            safety.check_target(admin_url, settings, lease.connection)
         collected: list[str] = []
         if launch.postgres is None:
             collected = janitor.collect_dead(lease.connection, settings.prefix)
         template = ensure_template(admin_url, launch.spec, run_id=launch.run_id)
+        if settings.app_role is not None:  # init scripts may create it: check after them
+            safety.check_app_role(lease.connection, settings.app_role, admin_url)
         timings["template"] = time.monotonic() - launch.started
         plan = RunPlan(
             run_id=launch.run_id,

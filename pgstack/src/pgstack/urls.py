@@ -11,8 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
-LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "::1", ""}
-
 
 @dataclass(frozen=True)
 class Url:
@@ -81,8 +79,3 @@ def describe(url: str) -> str:
     """``host:port/database`` for messages; never includes the password."""
     parsed = parse(url)
     return f"{_host(parsed) or 'localhost'}:{parsed.port or 5432}/{parsed.database}"
-
-
-def is_loopback(url: str) -> bool:
-    host = _host(parse(url))
-    return host.startswith("127.") or host in LOOPBACK_HOSTS or host.startswith("/")

@@ -27,6 +27,10 @@ SUPERUSER = "postgres"
 DIR_PREFIX = "pgstack-pg-"
 OWNER_FILE = "pgstack.owner"
 CACHE_PREFIX = "pgstack-initdb-"
+# Throwaway data on tmpfs: durability buys nothing. fsync=off is also how pgstack.safety
+# recognises a test server when a run is pointed at this one. Written into the cluster's
+# postgresql.conf, so the project's postgres_conf (appended later) can still override it.
+THROWAWAY_SETTINGS = "fsync = off\nsynchronous_commit = off\nfull_page_writes = off\n"
 _INITDB_ARGS = (
     "-U",
     SUPERUSER,
@@ -123,6 +127,7 @@ def _initdb_cache(bin_dir: Path, run_as: RunAs | None, tmp_dir: Path) -> Path:
             str((bin_dir / "initdb").stat().st_mtime_ns),
             str(run_as.uid if run_as else os.geteuid()),
             " ".join(_INITDB_ARGS),
+            THROWAWAY_SETTINGS,
         ]
     )
     key = hashlib.sha256(stamp.encode()).hexdigest()[:16]
@@ -138,6 +143,8 @@ def _initdb_cache(bin_dir: Path, run_as: RunAs | None, tmp_dir: Path) -> Path:
             if run_as is not None:
                 os.chown(staging, run_as.uid, run_as.gid)
             _initdb(bin_dir, staging / "data", run_as)
+            with open(staging / "data" / "postgresql.conf", "a", encoding="utf-8") as conf:
+                conf.write(f"\n# --- pgstack: a throwaway cluster ---\n{THROWAWAY_SETTINGS}")
             os.rename(staging / "data", cache)
         finally:
             shutil.rmtree(staging, ignore_errors=True)

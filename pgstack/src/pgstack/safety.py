@@ -1,0 +1,73 @@
+"""Which servers pgstack may create and drop databases on.
+
+pgstack drops only databases its marker proves it made, but a mistyped or leaked URL
+must never get as far as CREATE DATABASE on a real server. Loopback proves nothing (a
+port-forward to production is on localhost too), so the rule asks the URL and the server:
+
+A server pgstack did not start itself is used only if
+  - the database name in the URL contains "test" (app_test, test_shop, …), or
+  - the server runs with fsync off: it has given up durability, which only a throwaway
+    test server does (the compose db and pgstack's own servers do; production never).
+Otherwise it is refused, unless ``allow_any_server`` (PGSTACK_ALLOW_ANY_SERVER=1).
+"""
+
+from __future__ import annotations
+
+import psycopg
+
+from pgstack import urls
+from pgstack.errors import ConfigError, UnsafeTarget
+from pgstack.settings import Settings
+
+
+def name_says_test(url: str) -> bool:
+    return "test" in urls.database_of(url).lower()
+
+
+def durability_off(conn: psycopg.Connection) -> bool:
+    row = conn.execute("SELECT current_setting('fsync')").fetchone()
+    return row is not None and row[0] == "off"
+
+
+def check_target(url: str, settings: Settings, conn: psycopg.Connection) -> None:
+    """Raise UnsafeTarget unless ``url`` (reached through ``conn``) looks like a test server."""
+    if settings.allow_any_server or name_says_test(url) or durability_off(conn):
+        return
+    raise UnsafeTarget(
+        f"{settings.database_url_env} points at {urls.describe(url)}, which does not look like "
+        "a test server: the database name has no 'test' in it and the server runs with "
+        "fsync on, as real servers do. pgstack creates and drops databases there, so it "
+        "stops here. If this server is meant for tests, name the database in the URL "
+        "*test* (e.g. app_test), or set PGSTACK_ALLOW_ANY_SERVER=1 "
+        "(allow_any_server = true in [tool.pgstack])."
+    )
+
+
+def check_app_role(conn: psycopg.Connection, role: str, admin_url: str) -> None:
+    """The app role must be a separate, ordinary role: tests that run as a superuser (or a
+    role with BYPASSRLS) pass where production, bound by Row Level Security and grants,
+    fails."""
+    admin_user = conn.execute("SELECT current_user").fetchone()[0]  # type: ignore[index]
+    row = conn.execute(
+        "SELECT rolsuper, rolbypassrls FROM pg_roles WHERE rolname = %s", (role,)
+    ).fetchone()
+    where = urls.describe(admin_url)
+    if row is None:
+        raise ConfigError(
+            f"app_role {role!r} does not exist on {where}. Create it in an init script "
+            "(init_dir) or in a migration, or remove app_role from [tool.pgstack]."
+        )
+    if role == admin_user:
+        raise ConfigError(
+            f"app_role {role!r} is the user pgstack connects to {where} as (the user in "
+            "DATABASE_URL): tests would run with the rights that create and drop databases. "
+            "Use a separate role."
+        )
+    superuser, bypassrls = row
+    if superuser or bypassrls:
+        what = "a superuser" if superuser else "allowed to bypass Row Level Security"
+        raise ConfigError(
+            f"app_role {role!r} on {where} is {what}, so tests would pass where your "
+            f"application, bound by its grants and policies, fails. ALTER ROLE {role} "
+            "NOSUPERUSER NOBYPASSRLS, or name an ordinary role."
+        )
