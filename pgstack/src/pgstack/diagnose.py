@@ -20,6 +20,10 @@ _LOGIN_REFUSED = (
     'role "',  # role "x" does not exist
     "is not permitted to log in",
 )
+_NOT_POSTGRES = (
+    "received invalid response to SSL negotiation",
+    "expected authentication request from server",
+)
 _STARTING = (
     "the database system is starting up",
     "the database system is not yet accepting connections",
@@ -31,7 +35,7 @@ _STARTING = (
 
 @dataclass(frozen=True)
 class Diagnosis:
-    kind: str  # "login" | "database" | "starting" | "unreachable"
+    kind: str  # "login" | "database" | "not-postgres" | "starting" | "unreachable"
     final: bool  # waiting cannot fix it
     advice: str
 
@@ -56,6 +60,13 @@ def diagnose(message: str, url: str, url_env: str = "DATABASE_URL") -> Diagnosis
             "pgstack connects to it for admin work and creates its own databases next to "
             "it: point the URL at one that exists (e.g. /postgres, or the compose "
             "POSTGRES_DB).",
+        )
+    if any(marker in text for marker in _NOT_POSTGRES):
+        return Diagnosis(
+            "not-postgres",
+            True,
+            f"Something listens at {urls.describe(url).split('/')[0]}, but it is not PostgreSQL "
+            f"(another service took the port?). Fix the port in {url_env}.",
         )
     if any(marker in text for marker in _STARTING):
         return Diagnosis(

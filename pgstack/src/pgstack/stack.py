@@ -49,6 +49,7 @@ class RunPlan:
     redis_url_env: str
     env: dict[str, str] = field(default_factory=dict)  # [tool.pgstack.env]
     keep: bool = False  # keep every database of the run (--pgstack-keep)
+    tmp_dir: str | None = None  # where the embedded server's data lives (None: external)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))
@@ -252,6 +253,7 @@ def finish_stack(launch: Launch) -> Stack:
             redis_url_env=settings.redis_url_env,
             env=settings.env,
             keep=settings.keep,
+            tmp_dir=settings.tmp_dir if launch.postgres is not None else None,
         )
         return Stack(plan, launch, lease, timings, template.built, collected)
     except BaseException:
@@ -371,11 +373,18 @@ def _checked_redis_url(base: str, worker_id: str) -> str:
     index = redis_db_index(worker_id)
     if index >= available:
         raise RedisDatabasesExhausted(
-            f"Redis at {base} has {available} logical databases, but worker needs database "
-            f"{index}. Run fewer workers (-n) or start Redis with --databases {index + 1} "
-            "or more."
+            f"Redis at {base} has {available} logical databases (0 stays unused), but "
+            f"worker {worker_id} needs database {index}: each xdist worker gets its own. Run "
+            f"at most {available - 1} workers (-n {available - 1}), or start Redis with "
+            f"--databases {index + 1} or more."
         )
     return redis_url_for_worker(base, worker_id)
+
+
+def check_redis_room(base: str, workers: int) -> None:
+    """Before xdist starts ``workers`` workers: fail once, clearly, if Redis lacks room."""
+    if workers > 0:
+        _checked_redis_url(base, f"gw{workers - 1}")
 
 
 def open_worker(plan: RunPlan, worker_id: str) -> Worker:

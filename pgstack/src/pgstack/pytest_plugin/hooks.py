@@ -36,6 +36,7 @@ from pgstack.stack import (
     RunPlan,
     Stack,
     Worker,
+    check_redis_room,
     finish_stack,
     launch_stack,
     open_worker,
@@ -235,6 +236,9 @@ def pytest_configure(config: pytest.Config) -> None:
         state.plan = state.stack.plan
         _export(state, PLAN_ENV, state.plan.to_json())
         _open_worker(state, state.plan, "main")
+        if state.plan.redis_url is not None:
+            workers = len(config.getoption("tx", None) or [])  # xdist's, once -n is resolved
+            check_redis_room(state.plan.redis_url, workers)
     except PgstackError as exc:
         raise pytest.UsageError(f"pgstack: {exc}") from exc
 
@@ -315,6 +319,13 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  
     report = yield
     if not report.failed:
         return report
+    state = item.config.stash.get(STATE_KEY, None)
+    if (
+        state is not None
+        and state.plan is not None
+        and health.mentions_disk_full(report.longreprtext)
+    ):
+        report.sections.append(("pgstack: disk full", health.disk_full_hint(state.plan.tmp_dir)))
     lost = _lost_server(item.config, call)
     if lost is not None:
         report.sections.append(("pgstack: server lost", lost))

@@ -16,6 +16,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from pgstack import health
 from pgstack.diagnose import diagnose
 from pgstack.errors import ServerRefused, ServerStartFailed
 from pgstack.servers import process
@@ -155,9 +156,12 @@ def _copy_cluster(source: Path, pgdata: Path, run_as: RunAs | None) -> None:
     """Copy as the server's account so every file belongs to it."""
     result = process.run_tool(["cp", "-a", source, pgdata], run_as=run_as)
     if result.returncode != 0:
+        fix = f"Delete {source} to have it made again."
+        if health.NO_SPACE in result.stderr:
+            fix = health.disk_full_hint(str(pgdata.parent.parent))
         raise ServerStartFailed(
-            f"Could not copy the cached cluster {source} to {pgdata}: {result.stderr.strip()}. "
-            f"Delete {source} to have it made again."
+            f"Could not copy the cached cluster {source} to {pgdata}: "
+            f"{result.stderr.strip()}. {fix}"
         )
 
 
@@ -175,6 +179,12 @@ def _initdb(bin_dir: Path, pgdata: Path, run_as: RunAs | None) -> None:
             if run_as
             else ""
         )
+        output = (result.stderr or result.stdout).strip()
+        if health.NO_SPACE in output:
+            raise ServerStartFailed(
+                f"initdb{who} failed in {pgdata}: {health.NO_SPACE}. "
+                + health.disk_full_hint(str(pgdata.parent.parent))
+            )
         raise ServerStartFailed(
             f"initdb{who} failed in {pgdata} (binaries: {bin_dir}), exit {result.returncode}:\n"
             f"{(result.stderr or result.stdout).strip()}\n"
