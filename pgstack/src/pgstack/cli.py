@@ -218,8 +218,11 @@ def _run_psql(binary: str, url: str, args: tuple[str, ...]) -> int:
 
 @main.command()
 @click.option("--kept", is_flag=True, help="Also drop failed tests' and --pgstack-keep databases.")
+@click.option(
+    "--templates", is_flag=True, help="Also drop the current template (the next run rebuilds it)."
+)
 @pass_settings
-def clean(settings: Settings, kept: bool) -> None:
+def clean(settings: Settings, kept: bool, templates: bool) -> None:
     """Drop databases of dead runs, and this project's templates of older schemas (proven
     ours by marker; other projects' templates on a shared server stay)."""
     url, _, source = _server(settings)
@@ -233,7 +236,7 @@ def clean(settings: Settings, kept: bool) -> None:
             old_template = (
                 marker.kind == "template"
                 and marker.project == settings.project_dir.name
-                and name != current
+                and (name != current or templates)
                 and not alive
             )
             dead_kept = kept and marker.kept and marker.run not in alive

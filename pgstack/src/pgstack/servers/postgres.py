@@ -222,7 +222,9 @@ def wait_for_postgres(
 
     def probe() -> None:
         try:
-            with psycopg.connect(url, connect_timeout=max(1, int(timeout))) as conn:
+            # A short timeout per attempt: something that accepts the connection and never
+            # answers (a process squatting on the port) must not eat the whole deadline.
+            with psycopg.connect(url, connect_timeout=2) as conn:
                 conn.execute("SELECT 1")
         except psycopg.OperationalError as exc:
             message = " ".join(str(exc).split()).rstrip(".")
