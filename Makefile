@@ -30,7 +30,7 @@ EXAMPLES := $(patsubst %/requirements.txt,%,$(wildcard examples/*/requirements.t
 EXAMPLE_WORKERS ?= 2
 
 .PHONY: help venv test test-local test-docker test-fast check lint format test-pgstack \
-	test-backend test-shards test-examples test-compose up up-local up-docker down down-local \
+	test-reliability test-repeat test-backend test-shards test-examples test-compose up up-local up-docker down down-local \
 	down-docker images bench clean
 
 help: ## List the targets
@@ -68,7 +68,24 @@ format: $(STAMP) ## Apply ruff fixes and formatting
 	$(BIN)/ruff format .
 
 test-pgstack: $(STAMP) ## pgstack's own tests (inner pytest runs on real servers)
-	cd pgstack && ../$(BIN)/pytest -n $(WORKERS) $(PYTEST_ARGS)
+	cd pgstack && ../$(BIN)/pytest -n $(WORKERS) -m "not reliability" $(PYTEST_ARGS)
+
+test-reliability: $(STAMP) ## Fault, load and bad-input tests: killed servers, signals, 8 runs at once, full tmpfs
+	cd pgstack && ../$(BIN)/pytest -n $(WORKERS) -m reliability $(PYTEST_ARGS)
+
+# Flakiness: the backend suite REPEAT times, each run in a new random order (pytest-randomly)
+# on -n 2 workers; any failure stops and prints the seed that reproduces it.
+REPEAT ?= 20
+test-repeat: $(STAMP) ## The backend suite REPEAT (20) times in random order, -n 2: zero failures allowed
+	@cd backend && for run in $$(seq 1 $(REPEAT)); do \
+		seed=$$(( (RANDOM << 15) | RANDOM )); \
+		printf 'test-repeat: run %2d/%d, --randomly-seed=%s: ' $$run $(REPEAT) $$seed; \
+		../$(BIN)/pytest -n 2 -p randomly -p no:cacheprovider -q --randomly-seed=$$seed \
+			$(PYTEST_ARGS) > ../.repeat-last.log 2>&1 || { echo FAILED; cat ../.repeat-last.log; \
+			echo "test-repeat: reproduce with: make test PYTEST_ARGS='-p randomly --randomly-seed=$$seed' WORKERS=2"; \
+			exit 1; }; \
+		tail -n 1 ../.repeat-last.log; \
+	done; rm -f ../.repeat-last.log
 
 test-backend: $(STAMP) ## Backend suite in random order (pytest-randomly), with coverage
 	cd backend && ../$(BIN)/pytest -n $(WORKERS) -p randomly --cov=app \
@@ -129,7 +146,7 @@ down-docker:
 images: ## Build offline stand-ins for the postgres/redis/python images (no registry)
 	scripts/build-offline-images.sh
 
-check: lint test-pgstack test-backend test-shards test-examples test-compose ## Everything CI runs: lint, pgstack's tests, backend suite, examples, compose stack
+check: lint test-pgstack test-reliability test-backend test-repeat test-shards test-examples test-compose ## Everything CI runs: lint, pgstack's tests, reliability, backend suite (also 20x), examples, compose stack
 
 BENCH_VENV := benchmarks/.venv
 $(BENCH_VENV)/.installed: benchmarks/requirements.txt pgstack/pyproject.toml
