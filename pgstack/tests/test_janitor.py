@@ -37,6 +37,7 @@ def _drop_plain(admin, name: str) -> None:
     admin.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
 
 
+@pytest.mark.reliability
 def test_databases_of_a_live_run_survive_a_janitor(admin, pg_server):
     run = "a1a1a1a1a1a1"
     name = f"pgstack_{run}_gw0"
@@ -51,6 +52,7 @@ def test_databases_of_a_live_run_survive_a_janitor(admin, pg_server):
     assert not _exists(admin, name)
 
 
+@pytest.mark.reliability
 def test_drop_owned_checks_the_run(admin):
     name = "pgstack_b2b2b2b2b2b2_gw0"
     _create(admin, name, Marker(kind="worker", run="b2b2b2b2b2b2"))
@@ -73,6 +75,7 @@ def test_hang(db_session, fresh_database):
 """
 
 
+@pytest.mark.reliability
 @pytest.mark.parametrize("xdist", [False, True], ids=["single", "xdist"])
 def test_killed_runs_databases_are_collected_by_the_next_run(project, admin, xdist):
     project.write_test("test_hang", SLOW_TEST)

@@ -96,6 +96,7 @@ def test_sql_migrations_and_seed_are_in_every_clone(bare):
     bare.run("-n", "2").assert_outcomes(passed=3)
 
 
+@pytest.mark.reliability
 def test_failing_sql_migration_names_file_and_line(bare):
     sql_project(bare)
     bare.write_test("test_sql", SQL_TESTS)
@@ -111,6 +112,7 @@ def test_failing_sql_migration_names_file_and_line(bare):
     assert 'type "txet" does not exist' in text, text
 
 
+@pytest.mark.reliability
 def test_two_sql_migrations_with_one_number_are_refused(bare):
     sql_project(bare)
     bare.write_test("test_sql", SQL_TESTS)

@@ -68,9 +68,13 @@ def test_server_that_does_not_look_like_a_test_target_is_refused(project, durabl
     assert "PGSTACK_ALLOW_ANY_SERVER=1" in text
     assert _pgstack_named(durable_server) == [], "nothing may be created on a refused server"
 
-    cleaned = cli(project, "clean", env={"DATABASE_URL": project.server_url})
+    env = {"DATABASE_URL": project.server_url}
+    cleaned = cli(project, "clean", env=env)
     assert cleaned.returncode != 0
     assert "does not look like a test server" in cleaned.stdout + cleaned.stderr
+    doctor = cli(project, "doctor", env=env)
+    assert doctor.returncode == 1
+    assert "FAIL  test target" in doctor.stdout and "does not look like" in doctor.stdout
 
 
 @pytest.mark.parametrize(

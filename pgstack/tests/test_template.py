@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+import uuid
 
+import pytest
 from conftest import assert_nothing_ran
 from pgstack.ownership import Marker
 
@@ -25,6 +27,7 @@ def _template(result) -> tuple[str, str]:
     return match.group(1), match.group(2)
 
 
+@pytest.mark.reliability
 def test_reused_on_unchanged_hash_rebuilt_on_change(project, admin):
     project.write_test("test_ok", PASSING)
     first = project.run()
@@ -51,6 +54,37 @@ def test_reused_on_unchanged_hash_rebuilt_on_change(project, admin):
     assert Marker.parse(row[2]).state == "complete"
 
 
+@pytest.mark.reliability
+def test_edited_migration_builds_a_new_template(project, admin):
+    """Editing an applied migration in place (same revision id) must not reuse the old
+    template: its hash covers the files' content, not the revision ids."""
+    project.write_test("test_ok", PASSING)
+    first = project.run()
+    first.assert_outcomes(passed=1)
+    old_name, _ = _template(first)
+
+    project.write_migration(
+        "0001",
+        None,
+        "CREATE TABLE items (id serial PRIMARY KEY, name text, edited boolean)",
+        comment=f"edited in place {uuid.uuid4().hex}",
+    )
+    project.write_test(
+        "test_ok",
+        """
+        from sqlalchemy import text
+
+        def test_sees_the_edit(db_session):
+            db_session.execute(text("SELECT edited FROM items"))
+        """,
+    )
+    second = project.run()
+    second.assert_outcomes(passed=1)
+    new_name, state = _template(second)
+    assert (new_name != old_name, state) == (True, "built")
+
+
+@pytest.mark.reliability
 def test_failed_migration_names_revision_and_leaves_no_template(project, admin):
     project.write_test("test_ok", PASSING)
     project.write_migration("0002bad", "0001", "ALTER TABLE no_such_table ADD COLUMN x int")
@@ -72,6 +106,7 @@ def test_failed_migration_names_revision_and_leaves_no_template(project, admin):
     project.run().assert_outcomes(passed=1)
 
 
+@pytest.mark.reliability
 def test_two_alembic_heads_fail_with_the_fix(project):
     project.write_test("test_ok", PASSING)
     project.write_migration("0002a", "0001", "SELECT 1")
@@ -82,6 +117,7 @@ def test_two_alembic_heads_fail_with_the_fix(project):
     assert "2 heads" in output and "alembic merge heads" in output
 
 
+@pytest.mark.reliability
 def test_half_built_template_of_dead_run_is_rebuilt(project, admin):
     """A template left in state "building" by a crashed run is dropped and rebuilt."""
     from pgstack.migrators import migrator_for
@@ -102,6 +138,7 @@ def test_half_built_template_of_dead_run_is_rebuilt(project, admin):
     assert _template(result) == (name, "built")
 
 
+@pytest.mark.reliability
 def test_foreign_database_with_template_name_is_refused(project, admin):
     from pgstack.migrators import migrator_for
     from pgstack.settings import load_settings

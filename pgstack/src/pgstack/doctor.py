@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from pgstack import admin, persistent, urls
+from pgstack import admin, persistent, safety, urls
 from pgstack.errors import PgstackError
 from pgstack.ownership import live_runs, owned_databases
 from pgstack.settings import Settings
@@ -41,6 +41,8 @@ def run_checks(settings: Settings) -> list[Check]:
             checks.append(_redis_binary(settings))
     else:
         checks.append(_reachable(server))
+        if settings.database_url is not None:
+            checks.append(_test_target(settings, server))
         if settings.redis:
             checks.append(_redis_reachable(settings))
     checks.append(_docker())
@@ -199,6 +201,17 @@ def _reachable(url: str) -> Check:
         return Check("postgres server", OK, f"{urls.describe(url)}: PostgreSQL {row[0]}")
 
     return _guard("postgres server", check)
+
+
+def _test_target(settings: Settings, url: str) -> Check:
+    """The rule a run applies before it creates anything (pgstack.safety)."""
+
+    def check() -> Check:
+        with admin.connect(url) as conn:
+            safety.check_target(url, settings, conn)
+        return Check("test target", OK, f"{urls.describe(url)} looks like a test server")
+
+    return _guard("test target", check)
 
 
 def _redis_reachable(settings: Settings) -> Check:
