@@ -84,3 +84,15 @@ def test_server_still_starting_is_waited_for_then_named(project, starting_server
     assert "not ready after 2 s" in text
     assert "the database system is not accepting connections" in text
     assert "PGSTACK_READY_TIMEOUT" in text
+
+
+def test_unreachable_redis_fails_the_run_with_the_fix(project):
+    (project.path / "pyproject.toml").write_text(
+        '[tool.pgstack]\nalembic_config = "alembic.ini"\nredis = true\n'
+    )
+    project.write_test("test_ok", "def test_ok(redis_client):\n    pass\n")
+    result = project.run(env={"REDIS_URL": "redis://127.0.0.1:1/0", "PGSTACK_READY_TIMEOUT": "1"})
+    assert_nothing_ran(result)
+    text = output(result)
+    assert "Redis at redis://127.0.0.1:1/0 (from REDIS_URL) not ready after 1 s" in text
+    assert "unset REDIS_URL" in text
