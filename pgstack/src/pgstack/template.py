@@ -107,7 +107,8 @@ def _lock(conn: psycopg.Connection, key: int, name: str, admin_url: str, timeout
             "SELECT pg_try_advisory_lock(%s, %s)", (admin.LOCK_NAMESPACE, key)
         ).fetchone()
         if not (row and row[0]):
-            raise TemplateBuildFailed("another run is building this template")
+            # not a PgstackError: wait_until retries it until the deadline
+            raise BlockingIOError("another run is building this template")
 
     wait_until(
         acquire,
