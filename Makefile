@@ -59,9 +59,11 @@ test-docker:
 test-fast: $(STAMP) ## Same, without tests marked slow
 	cd backend && ../$(BIN)/pytest -n $(WORKERS) -m "not slow" $(PYTEST_ARGS)
 
-lint: $(STAMP) ## ruff lint + format check
+lint: $(STAMP) ## ruff lint + format check, compose-lint on the compose files
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/compose-lint docker-compose.test.yml
+	$(BIN)/compose-lint .devcontainer/docker-compose.devcontainer.yml
 
 format: $(STAMP) ## Apply ruff fixes and formatting
 	$(BIN)/ruff check --fix .

@@ -12,6 +12,7 @@ import json
 import re
 import shutil
 import subprocess
+import sys
 import tempfile
 import uuid
 from collections.abc import Iterator
@@ -127,10 +128,64 @@ def test_two_stacks_run_side_by_side():
             compose(name, "down", "-v", "--remove-orphans")
 
 
+def _config() -> dict:
+    """The stack as Compose resolves it (interpolation, merges, the tests profile)."""
+    cmd = ["docker", "compose", "-f", str(COMPOSE_FILE), "--profile", "tests", "config"]
+    result = subprocess.run(
+        [*cmd, "--format", "json"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        check=False,
+    )
+    assert result.returncode == 0, _tail(result)
+    return json.loads(result.stdout)
+
+
 def test_runner_is_not_root(project):
+    # As configured: no `user:` override back to root (the image's user is non-root)...
+    user = _config()["services"]["tests"].get("user", "")
+    assert user.split(":")[0] not in {"0", "root"}, user
+    # ...and as it runs.
     result = compose(project, "run", "--rm", "--entrypoint", "id", "tests", "-u")
     assert result.returncode == 0, _tail(result)
-    assert result.stdout.strip() != "0"
+    assert result.stdout.strip() not in {"", "0"}, _tail(result)
+
+
+def test_no_published_ports_and_no_credentials_in_environments():
+    config = _config()
+    services = config["services"]
+    assert set(services) == {"db", "redis", "tests"}
+    assert {name: s["ports"] for name, s in services.items() if s.get("ports")} == {}
+    # Credentials reach containers as secrets (files under /run/secrets), never as
+    # environment values, which `docker inspect` shows to anyone with daemon access.
+    for name, service in services.items():
+        for key, value in (service.get("environment") or {}).items():
+            if re.search(r"PASSWORD|SECRET|TOKEN", key):
+                assert key.endswith("_FILE") and value.startswith("/run/secrets/"), (name, key)
+            assert not re.search(r"://[^/@]*:[^/@]*@", str(value)), (name, key)  # URL password
+        for secret in service.get("secrets", []):
+            assert Path(config["secrets"][secret["source"]]["file"]).is_file(), (name, secret)
+
+
+@pytest.mark.parametrize(
+    "compose_file", ["docker-compose.test.yml", ".devcontainer/docker-compose.devcontainer.yml"]
+)
+def test_compose_lint_passes(compose_file):
+    """`make lint`'s security linter: no finding at or above its threshold, config valid."""
+    linter = Path(sys.executable).parent / "compose-lint"
+    assert linter.is_file(), f"{linter} missing: install requirements-dev.txt (make venv)"
+    result = subprocess.run(
+        [str(linter), "--strict-config", "-q", compose_file],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        check=False,
+    )
+    assert result.returncode == 0, _tail(result)
+    assert "PASS" in result.stdout, _tail(result)
 
 
 def test_devcontainer_override_gives_a_working_shell():

@@ -3,7 +3,7 @@
 # packages, for machines that reach no container registry (air-gapped CI, our sandboxes):
 # debootstrap a minimal Debian → `docker import` → `docker build` on top.
 # Prints the POSTGRES_IMAGE=… REDIS_IMAGE=… PYTHON_IMAGE=… line to use.
-# Needs root (debootstrap), docker, debootstrap. Reuses images that already exist.
+# Needs root (debootstrap), docker, debootstrap. Reuses images built from the same inputs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -34,8 +34,24 @@ fi
 HOST_CA="${HOST_CA:-/etc/ssl/certs/ca-certificates.crt}"
 cp "$HOST_CA" docker/offline/host-ca.crt
 
+# An image is reused only while it was built from the same inputs: its Dockerfile and the
+# files that Dockerfile COPYs, hashed into a label. An edited entrypoint rebuilds its image.
+inputs_hash() {  # dockerfile
+    local dockerfile="docker/offline/$1"
+    {
+        cat "$dockerfile"
+        awk '$1 == "COPY" { for (i = 2; i < NF; i++) if ($i !~ /^--/) print $i }' "$dockerfile" |
+            while read -r source; do cat "docker/offline/$source"; done
+    } | sha256sum | cut -c1-16
+}
+built_from() {  # image: the inputs hash it was built from
+    docker image inspect -f '{{ index .Config.Labels "pgstack.offline.inputs" }}' "$1" 2>/dev/null
+}
+
 build() {  # image dockerfile
-    if have "$1" && [ -z "${REBUILD:-}" ]; then
+    local hash
+    hash="$(inputs_hash "$2")"
+    if have "$1" && [ -z "${REBUILD:-}" ] && [ "$(built_from "$1")" = "$hash" ]; then
         log "reusing $1"
         return
     fi
@@ -44,7 +60,7 @@ build() {  # image dockerfile
     # machines lack (compose builds the runner with BuildKit on its own).
     out="$(mktemp)"
     if ! DOCKER_BUILDKIT=0 docker build --build-arg BASE_IMAGE="$BASE" \
-        -t "$1" -f "docker/offline/$2" docker/offline >"$out" 2>&1; then
+        --label "pgstack.offline.inputs=$hash" -t "$1" -f "docker/offline/$2" docker/offline >"$out" 2>&1; then
         cat "$out" >&2
         log "building $1 failed (output above)"
         exit 1

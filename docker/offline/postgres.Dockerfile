@@ -1,5 +1,6 @@
 # Stand-in for the official postgres image, built from Debian packages (no registry needed).
-# Honors the contract the stack relies on: POSTGRES_USER / POSTGRES_PASSWORD / POSTGRES_DB,
+# Honors the contract the stack relies on: POSTGRES_USER / POSTGRES_PASSWORD / POSTGRES_DB
+# (and their *_FILE variants, for Docker secrets),
 # /docker-entrypoint-initdb.d, `postgres -c …` arguments, pg_isready, PGDATA.
 ARG BASE_IMAGE=pgstack-offline/debian:bookworm
 FROM ${BASE_IMAGE}
