@@ -70,8 +70,11 @@ def _assert_stopped_with(result: pytest.RunResult, what: str) -> None:
     assert result.ret not in (0, 5), text
     assert what in text and "went away during the run" in text, text
     outcomes = result.parseoutcomes()
-    assert outcomes.get("failed", 0) + outcomes.get("errors", 0) >= 1, text
-    assert outcomes.get("passed", 0) < 31, "the run must stop, not grind through every test"
+    broken = outcomes.get("failed", 0) + outcomes.get("errors", 0)
+    assert broken >= 1, text
+    # Without the stop, each of the 30 later tests fails on its own. With it, each worker
+    # reports the test it was running (a failure, plus an error in that test's teardown).
+    assert broken <= 4, f"the run must stop, not fail every remaining test: {outcomes}"
 
 
 @pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["single", "xdist"])
