@@ -31,7 +31,7 @@ EXAMPLE_WORKERS ?= 2
 
 .PHONY: help venv test test-local test-docker test-fast check lint format test-pgstack \
 	test-reliability test-repeat test-backend test-shards test-examples test-compose up up-local up-docker down down-local \
-	down-docker images bench clean
+	down-docker images bench bench-signals clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | \
@@ -159,6 +159,9 @@ $(BENCH_VENV)/.installed: benchmarks/requirements.txt pgstack/pyproject.toml
 
 bench: $(STAMP) $(BENCH_VENV)/.installed ## Every benchmark variant in one run → docs/benchmarks/results.md + .png
 	$(BENCH_VENV)/bin/python benchmarks/run.py
+
+bench-signals: $(STAMP) ## Signal → exit of an interrupted `pytest -n 2` run (docker stop allows 10 s)
+	$(BIN)/python benchmarks/signals.py --repeat $(or $(BENCH_REPEAT),5)
 
 clean: ## Remove .venv and caches
 	rm -rf $(VENV) examples/*/.venv $(BENCH_VENV) .pytest_cache .ruff_cache */.pytest_cache

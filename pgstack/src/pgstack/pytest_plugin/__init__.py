@@ -22,6 +22,7 @@ from pgstack.pytest_plugin.hooks import (
     pytest_runtest_makereport,
     pytest_terminal_summary,
 )
+from pgstack.pytest_plugin.signals import pytest_xdist_newgateway
 
 __all__ = [
     "FreshDatabase",
@@ -38,6 +39,7 @@ __all__ = [
     "pytest_report_header",
     "pytest_runtest_makereport",
     "pytest_terminal_summary",
+    "pytest_xdist_newgateway",
     "redis_client",
     "redis_url",
 ]

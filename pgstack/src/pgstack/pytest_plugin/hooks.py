@@ -19,8 +19,6 @@ from __future__ import annotations
 
 import atexit
 import os
-import signal
-import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,6 +27,7 @@ import pytest
 from pgstack import environment, health, urls
 from pgstack.errors import PgstackError
 from pgstack.ownership import owned_databases
+from pgstack.pytest_plugin.signals import interrupt_on_signals
 from pgstack.settings import Settings, load_settings, read_pyproject_table
 from pgstack.stack import (
     PLAN_ENV,
@@ -155,9 +154,8 @@ def _start(config: pytest.Config, project_dir: Path) -> None:
     config.stash[STATE_KEY] = state
     config.add_cleanup(lambda: _shutdown(state))
     atexit.register(_shutdown, state)  # also when pytest stops before configure
-    _interrupt_on_sigterm()
-
     plan = _worker_plan()
+    interrupt_on_signals(worker=plan is not None)
     if plan is not None:
         state.plan = plan
         _open_worker(state, plan, os.environ["PYTEST_XDIST_WORKER"])
@@ -179,26 +177,6 @@ def _start(config: pytest.Config, project_dir: Path) -> None:
         urls.with_database(launch.admin_url, name),
         redis_url,
     )
-
-
-def _interrupt_on_sigterm() -> None:
-    """Make SIGTERM (CI cancelling a job, `docker stop`, `kill`) end the run like Ctrl-C.
-
-    By default SIGTERM kills Python on the spot: no teardown, no cleanup, so databases
-    would wait for the next run's janitor. Raised as KeyboardInterrupt, pytest unwinds
-    and pgstack's cleanup drops the run's databases and stops its servers. A handler the
-    project installed itself is left alone.
-    """
-    if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
-        return
-    if threading.current_thread() is not threading.main_thread():
-        return
-
-    def interrupt(signum: int, frame: object) -> None:
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a second SIGTERM kills at once
-        raise KeyboardInterrupt(f"pgstack: received signal {signum} (SIGTERM)")
-
-    signal.signal(signal.SIGTERM, interrupt)
 
 
 def _open_worker(state: PluginState, plan: RunPlan, worker_id: str) -> None:
