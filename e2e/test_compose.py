@@ -25,15 +25,15 @@ COMPOSE_FILE = ROOT / "docker-compose.test.yml"
 TIMEOUT = 900
 
 
-def compose(project: str, *args: str) -> subprocess.CompletedProcess[str]:
+def run(*cmd: str) -> subprocess.CompletedProcess[str]:
+    """A command in the repository root, its output captured; the caller checks the code."""
     return subprocess.run(
-        ["docker", "compose", "-p", project, "-f", str(COMPOSE_FILE), *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT,
-        check=False,
+        cmd, cwd=ROOT, capture_output=True, text=True, timeout=TIMEOUT, check=False
     )
+
+
+def compose(project: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return run("docker", "compose", "-p", project, "-f", str(COMPOSE_FILE), *args)
 
 
 def _tail(result: subprocess.CompletedProcess[str]) -> str:
@@ -130,15 +130,10 @@ def test_two_stacks_run_side_by_side():
 
 def _config() -> dict:
     """The stack as Compose resolves it (interpolation, merges, the tests profile)."""
-    cmd = ["docker", "compose", "-f", str(COMPOSE_FILE), "--profile", "tests", "config"]
-    result = subprocess.run(
-        [*cmd, "--format", "json"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT,
-        check=False,
-    )
+    result = run(
+        "docker", "compose", "-f", str(COMPOSE_FILE), "--profile", "tests", "config",
+        "--format", "json",
+    )  # fmt: skip
     assert result.returncode == 0, _tail(result)
     return json.loads(result.stdout)
 
@@ -176,14 +171,7 @@ def test_compose_lint_passes(compose_file):
     """`make lint`'s security linter: no finding at or above its threshold, config valid."""
     linter = Path(sys.executable).parent / "compose-lint"
     assert linter.is_file(), f"{linter} missing: install requirements-dev.txt (make venv)"
-    result = subprocess.run(
-        [str(linter), "--strict-config", "-q", compose_file],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT,
-        check=False,
-    )
+    result = run(str(linter), "--strict-config", "-q", compose_file)
     assert result.returncode == 0, _tail(result)
     assert "PASS" in result.stdout, _tail(result)
 
@@ -199,22 +187,20 @@ def test_devcontainer_override_gives_a_working_shell():
     ]
     base = ["docker", "compose", "-p", name, *files]
 
-    def run(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [*base, *args], cwd=ROOT, capture_output=True, text=True, timeout=TIMEOUT, check=False
-        )
+    def in_stack(*args: str) -> subprocess.CompletedProcess[str]:
+        return run(*base, *args)
 
     try:
-        up = run("up", "-d", "--wait")
+        up = in_stack("up", "-d", "--wait")
         assert up.returncode == 0, _tail(up)
         post_create = json.loads((ROOT / ".devcontainer/devcontainer.json").read_text())[
             "postCreateCommand"
         ]
-        shell = run(
+        shell = in_stack(
             "exec", "-T", "-w", "/app", "tests", "sh", "-c",
             f"{post_create} && pytest -q -p no:cacheprovider -k 'health or isolation'",
         )  # fmt: skip
         assert shell.returncode == 0, _tail(shell)
         assert re.search(r"\d+ passed", shell.stdout)
     finally:
-        run("down", "-v", "--remove-orphans")
+        in_stack("down", "-v", "--remove-orphans")
