@@ -21,6 +21,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from intruder import AccountUnavailable, Intruder, make_intruder
 from pgstack.errors import ServerStartFailed
 from pgstack.servers.postgres import EmbeddedPostgres, start_postgres
 from pgstack.servers.process import run_tool
@@ -31,6 +32,19 @@ pytest_plugins = ["pytester"]
 
 _SCRUB_PREFIXES = ("PGSTACK_", "PYTEST_XDIST_")
 _SCRUB = {"DATABASE_URL", "REDIS_URL", "PYTEST_ADDOPTS"}
+
+
+@pytest.fixture(scope="session")
+def intruder() -> Intruder:
+    """A second local account that tries to get into what pgstack starts (see intruder.py).
+
+    When it cannot be made the test fails, never skips: a security test that did not run
+    proved nothing.
+    """
+    try:
+        return make_intruder()
+    except AccountUnavailable as exc:
+        pytest.fail(str(exc), pytrace=False)
 
 
 @pytest.fixture(scope="session")
