@@ -1,6 +1,8 @@
 """Every DROP DATABASE pgstack runs goes through here, and only after the marker says "ours".
 
 Names alone prove nothing: a database called ``pgstack_…`` without our marker is left alone.
+A dead run's database that someone is still connected to is left alone too: a live run
+whose lease was lost for a moment still uses it, and so does a person inspecting it.
 """
 
 from __future__ import annotations
@@ -15,10 +17,14 @@ class NotOurs(Exception):
     """Raised instead of dropping a database whose marker does not prove pgstack made it."""
 
 
-def drop_owned(conn: psycopg.Connection, database: str, *, run: str | None = None) -> bool:
+def drop_owned(
+    conn: psycopg.Connection, database: str, *, run: str | None = None, force: bool = True
+) -> bool:
     """Drop ``database`` if its marker proves pgstack made it (and, given ``run``, in that run).
 
     Returns False when it no longer exists; raises NotOurs when it is not provably ours.
+    ``force`` ends its sessions first (a run dropping its own); without it, a database with
+    sessions raises ``psycopg.errors.ObjectInUse`` and stays.
     """
     exists, marker = read_marker(conn, database)
     if not exists:
@@ -31,7 +37,8 @@ def drop_owned(conn: psycopg.Connection, database: str, *, run: str | None = Non
     ident = sql.Identifier(database)
     if marker.kind == "template":
         conn.execute(sql.SQL("ALTER DATABASE {} WITH IS_TEMPLATE false").format(ident))
-    conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(ident))
+    drop = "DROP DATABASE IF EXISTS {} WITH (FORCE)" if force else "DROP DATABASE IF EXISTS {}"
+    conn.execute(sql.SQL(drop).format(ident))
     return True
 
 
@@ -49,15 +56,21 @@ def collect_dead(conn: psycopg.Connection, prefix: str) -> list[str]:
     """Drop databases left by runs that provably ended (crashed, killed) without cleaning up.
 
     Kept databases (failed tests, for inspection) and complete templates stay; a template
-    still "building" for a dead run is half-built and goes.
+    still "building" for a dead run is half-built and goes. Databases are listed before the
+    live runs are read: a run takes its lease before it creates any, so one that starts
+    meanwhile is seen alive. A database with sessions stays (see the module docstring).
     """
+    owned = owned_databases(conn, prefix)
     alive = live_runs(conn)
     dropped = []
-    for name, marker in owned_databases(conn, prefix):
+    for name, marker in owned:
         if marker.run in alive or marker.kept or _is_usable_template(marker):
             continue
-        if drop_owned(conn, name, run=marker.run):
-            dropped.append(name)
+        try:
+            if drop_owned(conn, name, run=marker.run, force=False):
+                dropped.append(name)
+        except psycopg.errors.ObjectInUse:
+            continue  # in use: a later run collects it once nobody is connected
     return dropped
 
 
