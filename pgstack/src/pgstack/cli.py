@@ -18,7 +18,14 @@ import click
 
 from pgstack import admin, janitor, persistent, safety, urls
 from pgstack.errors import ConfigError, PgstackError
-from pgstack.ownership import Marker, RunLease, live_runs, new_run_id, owned_databases
+from pgstack.ownership import (
+    Marker,
+    RunLease,
+    is_of_checkout,
+    live_runs,
+    new_run_id,
+    owned_databases,
+)
 from pgstack.settings import Settings, load_settings
 from pgstack.stack import template_spec
 from pgstack.template import ensure_template
@@ -119,17 +126,22 @@ def status(settings: Settings) -> None:
         owned = owned_databases(conn, settings.prefix)
     for name, marker in owned:
         if marker.kind == "template":
-            label = "old"
-            if name == current:
-                label = "current"
-            elif marker.project != settings.project_dir.name:
-                label = f"of project {marker.project}"
+            label = _template_label(name, marker, settings, current)
             click.echo(f"template   {name} ({marker.state}, {label})")
     workers = [m for _, m in owned if m.kind != "template"]
     click.echo(
         f"databases  {len(workers)} ({sum(m.run in alive for m in workers)} of live runs, "
         f"{sum(m.kept for m in workers)} kept); live runs: {len(alive)}"
     )
+
+
+def _template_label(name: str, marker: Marker, settings: Settings, current: str) -> str:
+    """current / old (this checkout's) / whose it is: another checkout, or unknown."""
+    if is_of_checkout(marker, settings.project_dir):
+        return "current" if name == current else "old"
+    if marker.checkout is None:
+        return f"of project {marker.project} (checkout unknown: older pgstack)"
+    return f"of project {marker.project}, another checkout"
 
 
 @main.command()
@@ -223,8 +235,8 @@ def _run_psql(binary: str, url: str, args: tuple[str, ...]) -> int:
 )
 @pass_settings
 def clean(settings: Settings, kept: bool, templates: bool) -> None:
-    """Drop databases of dead runs, and this project's templates of older schemas (proven
-    ours by marker; other projects' templates on a shared server stay)."""
+    """Drop databases of dead runs, and this checkout's templates of older schemas (proven
+    ours by marker; other projects' and other checkouts' templates on a shared server stay)."""
     url, _, source = _server(settings)
     current = template_spec(settings).name()
     with admin.connect(url) as conn:
@@ -235,7 +247,7 @@ def clean(settings: Settings, kept: bool, templates: bool) -> None:
         for name, marker in owned_databases(conn, settings.prefix):
             old_template = (
                 marker.kind == "template"
-                and marker.project == settings.project_dir.name
+                and is_of_checkout(marker, settings.project_dir)
                 and (name != current or templates)
                 and not alive
             )
@@ -253,11 +265,14 @@ def clean(settings: Settings, kept: bool, templates: bool) -> None:
 def list_databases(settings: Settings) -> None:
     """List the databases pgstack owns on the server, with their run's state."""
     url, _, _ = _server(settings)
+    current = template_spec(settings).name()
     with admin.connect(url) as conn:
         alive = live_runs(conn)
         for name, marker in owned_databases(conn, settings.prefix):
             status = "live" if marker.run in alive else "dead"
             extra = " kept" if marker.kept else ""
+            if marker.kind == "template":
+                extra += f"\t{_template_label(name, marker, settings, current)}"
             click.echo(f"{name}\t{marker.kind}\t{marker.state}\trun {marker.run} ({status}){extra}")
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from pgstack import admin, persistent, safety, urls
 from pgstack.errors import PgstackError
-from pgstack.ownership import live_runs, owned_databases
+from pgstack.ownership import is_of_checkout, live_runs, owned_databases
 from pgstack.settings import Settings
 
 OK, WARN, FAIL = "ok", "warn", "FAIL"
@@ -262,9 +262,10 @@ def _leftovers(settings: Settings, server: str) -> Check:
             owned = owned_databases(conn, settings.prefix)
         dead = [n for n, m in owned if m.run not in alive and m.kind != "template" and not m.kept]
         kept = [n for n, m in owned if m.kept]
-        project = settings.project_dir.name
         stale = [
-            n for n, m in owned if m.kind == "template" and m.project == project and n != current
+            n
+            for n, m in owned
+            if m.kind == "template" and is_of_checkout(m, settings.project_dir) and n != current
         ]
         detail = f"{len(dead)} of dead runs, {len(kept)} kept, {len(stale)} old templates"
         if dead or kept or stale:

@@ -21,7 +21,7 @@ from pgstack import admin, janitor, urls
 from pgstack.errors import PgstackError, TemplateBuildFailed
 from pgstack.hashing import fingerprint
 from pgstack.migrators import Migrator
-from pgstack.ownership import Marker, live_runs, read_marker, write_marker
+from pgstack.ownership import Marker, checkout_id, live_runs, read_marker, write_marker
 from pgstack.sqlfiles import run_sql_file, sql_files, transaction_for
 from pgstack.wait import wait_until
 
@@ -163,6 +163,7 @@ def _build(
         state="building",
         hash=spec.hash(),
         project=spec.project_dir.name,
+        checkout=checkout_id(spec.project_dir),
     )
     try:
         conn.execute(sql.SQL("CREATE DATABASE {}").format(ident))
