@@ -11,6 +11,12 @@ import shutil
 
 from pgstack import urls
 
+# Where a server comes from (RunPlan.postgres_from / redis_from): the advice for one that
+# went away depends on it.
+EMBEDDED = "embedded"  # started by this run, gone with it
+UP = "pgstack up"  # the project's persistent stack
+FROM_ENV = "env"  # DATABASE_URL / REDIS_URL: a server someone else runs
+
 
 def is_connection_error(exc: BaseException) -> bool:
     """A lost or refused connection (psycopg, SQLAlchemy around psycopg, or redis-py)."""
@@ -36,43 +42,60 @@ def _is_connection_error(exc: BaseException) -> bool:
     return isinstance(exc, redis.ConnectionError | redis.TimeoutError)
 
 
-def postgres_gone(admin_url: str, url_env: str, *, embedded: bool) -> str | None:
-    """None if PostgreSQL answers ``SELECT 1``; else what happened and what to do."""
+_UP_FIX = (
+    "The `pgstack up` stack was stopped (`pgstack down`?) or its server died: start it "
+    "again with `pgstack up` and rerun."
+)
+
+
+def postgres_gone(admin_url: str, url_env: str, *, origin: str) -> str | None:
+    """None if PostgreSQL answers ``SELECT 1``; else what happened and what to do.
+
+    ``origin`` is where the server came from (``EMBEDDED``, ``UP`` or ``FROM_ENV``):
+    the advice fits it, and names ``url_env`` only when the server came from there.
+    """
     import psycopg
 
     try:
         with psycopg.connect(admin_url, connect_timeout=3, autocommit=True) as conn:
             conn.execute("SELECT 1")
     except psycopg.Error as exc:
-        which = "The embedded PostgreSQL" if embedded else "PostgreSQL"
-        fix = (
-            "Rerun: the next run starts a new server. If it keeps dying, look for the "
-            "out-of-memory killer (dmesg) or a full PGSTACK_TMP_DIR."
-            if embedded
-            else "Find out why in the server's log, start it again (or unset "
+        which = {EMBEDDED: "The embedded PostgreSQL", UP: "The `pgstack up` PostgreSQL"}
+        fixes = {
+            EMBEDDED: "Rerun: the next run starts a new server. If it keeps dying, look for "
+            "the out-of-memory killer (dmesg) or a full PGSTACK_TMP_DIR.",
+            UP: _UP_FIX,
+        }
+        fix = fixes.get(
+            origin,
+            "Find out why in the server's log, start it again (or unset "
             f"{url_env} to use an embedded server) and rerun; the next run drops this "
-            "run's databases."
+            "run's databases.",
         )
         return (
-            f"{which} at {urls.describe(admin_url)} went away during the run "
-            f"({' '.join(str(exc).split())}): it was stopped, killed or crashed, so the "
-            f"remaining tests cannot run. {fix}"
+            f"{which.get(origin, 'PostgreSQL')} at {urls.describe(admin_url)} went away during "
+            f"the run ({' '.join(str(exc).split())}): it was stopped, killed or crashed, so "
+            f"the remaining tests cannot run. {fix}"
         )
     return None
 
 
-def redis_gone(redis_url: str, url_env: str) -> str | None:
-    """None if Redis answers PING; else what happened and what to do."""
+def redis_gone(redis_url: str, url_env: str, *, origin: str) -> str | None:
+    """None if Redis answers PING; else what happened and what to do (fits ``origin``)."""
     import redis
 
     client = redis.Redis.from_url(redis_url, socket_connect_timeout=3, socket_timeout=3)
     try:
         client.ping()
     except redis.RedisError as exc:
+        fixes = {
+            EMBEDDED: "Rerun: an embedded Redis starts anew with the next run.",
+            UP: _UP_FIX,
+        }
+        fix = fixes.get(origin, f"Start the one in {url_env} again, then rerun.")
         return (
             f"Redis at {redis_url} went away during the run ({exc}): it was stopped, killed "
-            "or crashed, so the remaining tests cannot run. Rerun: an embedded Redis starts "
-            f"anew with the next run; the one in {url_env} must be started again first."
+            f"or crashed, so the remaining tests cannot run. {fix}"
         )
     finally:
         client.close()

@@ -21,6 +21,7 @@ from pgstack import admin, janitor, persistent, safety, urls
 from pgstack.clone import clone_database
 from pgstack.errors import CloneFailed, ConfigError, RedisDatabasesExhausted
 from pgstack.fresh import FreshClones
+from pgstack.health import EMBEDDED, FROM_ENV, UP
 from pgstack.migrators import migrator_for
 from pgstack.migrators.command import CommandMigrator
 from pgstack.ownership import Marker, RunLease, new_run_id, write_marker
@@ -50,6 +51,8 @@ class RunPlan:
     env: dict[str, str] = field(default_factory=dict)  # [tool.pgstack.env]
     keep: bool = False  # keep every database of the run (--pgstack-keep)
     tmp_dir: str | None = None  # where the embedded server's data lives (None: external)
+    postgres_from: str = EMBEDDED  # EMBEDDED, UP or FROM_ENV
+    redis_from: str = EMBEDDED
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))
@@ -72,6 +75,8 @@ class Launch:
     redis: EmbeddedRedis | None
     external_redis_url: str | None
     source: str = "embedded"  # where the server comes from, for the report header
+    postgres_from: str = EMBEDDED
+    redis_from: str = EMBEDDED
 
     @property
     def admin_url(self) -> str:
@@ -149,22 +154,37 @@ def template_spec(settings: Settings) -> TemplateSpec:
     )
 
 
-def _existing_servers(settings: Settings) -> tuple[str | None, str | None, str]:
+@dataclass(frozen=True)
+class Existing:
+    """Servers a run uses instead of starting its own, and where each comes from."""
+
+    postgres_url: str | None = None
+    redis_url: str | None = None
+    source: str = "embedded"  # for the report header
+    postgres_from: str = EMBEDDED
+    redis_from: str = EMBEDDED
+
+
+def _existing_servers(settings: Settings) -> Existing:
     """Servers to use instead of starting ours: DATABASE_URL's, or the `pgstack up` stack.
 
     With ``keep``, the up stack is started if it is not running: kept databases need a
     server that outlives the run.
     """
+    redis_from = FROM_ENV if settings.redis_url is not None else EMBEDDED
     external = settings.database_url
     if external is not None:
-        external = urls.libpq_url(external)
-        return external, settings.redis_url, f"external, from {settings.database_url_env}"
+        source = f"external, from {settings.database_url_env}"
+        return Existing(urls.libpq_url(external), settings.redis_url, source, FROM_ENV, redis_from)
     if settings.use_up or settings.keep:
         state = persistent.start(settings)[0] if settings.keep else persistent.running(settings)
         if state is not None:
+            if settings.redis_url is None and state.redis_url is not None:
+                redis_from = UP
             redis_url = settings.redis_url or state.redis_url
-            return state.postgres_url, redis_url, f"pgstack up, {persistent.state_dir(settings)}"
-    return None, settings.redis_url, "embedded"
+            source = f"pgstack up, {persistent.state_dir(settings)}"
+            return Existing(state.postgres_url, redis_url, source, UP, redis_from)
+    return Existing(redis_url=settings.redis_url, redis_from=redis_from)
 
 
 def launch_stack(settings: Settings) -> Launch:
@@ -175,11 +195,14 @@ def launch_stack(settings: Settings) -> Launch:
     started = time.monotonic()
     tmp_dir = Path(settings.tmp_dir)
     spec = template_spec(settings)
-    external, external_redis, source = _existing_servers(settings)
-    launch = Launch(settings, spec, new_run_id(), started, external, None, None, external_redis)
-    launch.source = source
+    found = _existing_servers(settings)
+    launch = Launch(
+        settings, spec, new_run_id(), started, found.postgres_url, None, None, found.redis_url
+    )
+    launch.source = found.source
+    launch.postgres_from, launch.redis_from = found.postgres_from, found.redis_from
     try:
-        if external is None:
+        if found.postgres_url is None:
             launch.postgres = start_postgres(
                 tmp_dir=tmp_dir,
                 pg_bin=settings.path(settings.pg_bin),
@@ -254,6 +277,8 @@ def finish_stack(launch: Launch) -> Stack:
             env=settings.env,
             keep=settings.keep,
             tmp_dir=settings.tmp_dir if launch.postgres is not None else None,
+            postgres_from=launch.postgres_from,
+            redis_from=launch.redis_from,
         )
         return Stack(plan, launch, lease, timings, template.built, collected)
     except BaseException:

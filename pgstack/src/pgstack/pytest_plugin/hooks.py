@@ -327,7 +327,9 @@ def _lost_server(config: pytest.Config, call: pytest.CallInfo[None]) -> str | No
     if call.excinfo is None or not health.is_connection_error(call.excinfo.value):
         return None
     plan = state.plan
-    state.lost = health.postgres_gone(plan.admin_url, plan.database_url_env, embedded=plan.embedded)
+    state.lost = health.postgres_gone(
+        plan.admin_url, plan.database_url_env, origin=plan.postgres_from
+    )
     if state.lost is None and plan.redis_url is not None:
-        state.lost = health.redis_gone(plan.redis_url, plan.redis_url_env)
+        state.lost = health.redis_gone(plan.redis_url, plan.redis_url_env, origin=plan.redis_from)
     return state.lost
