@@ -76,4 +76,9 @@ class CloneFailed(PgstackError):
 
 
 class RedisDatabasesExhausted(PgstackError):
-    """More xdist workers than the Redis server has logical databases."""
+    """More xdist workers than the Redis server has free logical databases (other runs hold
+    some)."""
+
+
+class RedisClaimFailed(PgstackError):
+    """The Redis server refused the commands that claim a logical database for the run."""

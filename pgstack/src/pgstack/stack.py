@@ -13,7 +13,7 @@ import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from typing import TYPE_CHECKING
 
 import psycopg
 
@@ -29,6 +29,9 @@ from pgstack.servers.postgres import EmbeddedPostgres, start_postgres, wait_for_
 from pgstack.servers.redis import EmbeddedRedis, start_redis, wait_for_redis
 from pgstack.settings import Settings
 from pgstack.template import TemplateSpec, ensure_template
+
+if TYPE_CHECKING:
+    from pgstack.redis_slots import RedisClaims
 
 PLAN_ENV = "PGSTACK_RUN_PLAN"
 
@@ -53,6 +56,7 @@ class RunPlan:
     tmp_dir: str | None = None  # where the embedded server's data lives (None: external)
     postgres_from: str = EMBEDDED  # EMBEDDED, UP or FROM_ENV
     redis_from: str = EMBEDDED
+    redis_dbs: list[int] = field(default_factory=list)  # claimed for this run: gw0, gw1, …
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))
@@ -77,6 +81,7 @@ class Launch:
     source: str = "embedded"  # where the server comes from, for the report header
     postgres_from: str = EMBEDDED
     redis_from: str = EMBEDDED
+    redis_claims: RedisClaims | None = None  # this run's Redis databases, once claimed
 
     @property
     def admin_url(self) -> str:
@@ -90,7 +95,10 @@ class Launch:
         return self.redis.url if self.redis is not None else self.external_redis_url
 
     def abort(self) -> None:
-        """Stop the servers this run started (none for external ones)."""
+        """Give back the run's Redis databases, stop the servers it started (none for
+        external ones)."""
+        if self.redis_claims is not None:
+            self.redis_claims.release()
         if self.redis is not None:
             self.redis.stop()
         if self.postgres is not None:
@@ -219,8 +227,41 @@ def launch_stack(settings: Settings) -> Launch:
     return launch
 
 
-def finish_stack(launch: Launch) -> Stack:
-    """Wait for the servers, take the run's lease, collect leftovers, build the template."""
+def _wait_for_redis(launch: Launch) -> None:
+    settings = launch.settings
+    if launch.redis is not None:
+        launch.redis.wait_ready(settings.ready_timeout)
+    elif launch.external_redis_url is not None:
+        wait_for_redis(
+            launch.external_redis_url,
+            timeout=settings.ready_timeout,
+            what=f"Redis at {launch.external_redis_url} (from {settings.redis_url_env})",
+            fix=f"Start it, fix the URL, or unset {settings.redis_url_env} to use "
+            "an embedded Redis.",
+        )
+
+
+def claim_redis(launch: Launch, count: int) -> list[int]:
+    """Wait for Redis and hold ``count`` logical databases for this run (none without Redis).
+
+    The controller claims one before the conftest is imported (its own database) and the
+    rest, one per xdist worker, in ``finish_stack``; the lease's keepalive refreshes them.
+    """
+    from pgstack.redis_slots import RedisClaims
+
+    if not launch.settings.redis or launch.redis_url is None:
+        return []
+    if launch.redis_claims is None:
+        _wait_for_redis(launch)
+        launch.redis_claims = RedisClaims(launch.redis_url, launch.run_id)
+    return launch.redis_claims.claim(count)
+
+
+def finish_stack(launch: Launch, *, redis_databases: int = 1) -> Stack:
+    """Wait for the servers, take the run's lease, collect leftovers, build the template.
+
+    ``redis_databases``: how many Redis databases the run claims (one per xdist worker).
+    """
     settings = launch.settings
     timings: dict[str, float] = {}
     lease: RunLease | None = None
@@ -240,19 +281,12 @@ def finish_stack(launch: Launch) -> Stack:
                 url_env=settings.database_url_env,
             )
         timings["postgres"] = time.monotonic() - launch.started
-        if launch.redis is not None:
-            launch.redis.wait_ready(settings.ready_timeout)
-        elif settings.redis and launch.external_redis_url is not None:
-            wait_for_redis(
-                launch.external_redis_url,
-                timeout=settings.ready_timeout,
-                what=f"Redis at {launch.external_redis_url} (from {settings.redis_url_env})",
-                fix=f"Start it, fix the URL, or unset {settings.redis_url_env} to use "
-                "an embedded Redis.",
-            )
+        redis_dbs = claim_redis(launch, max(redis_databases, 1))
         timings["redis"] = time.monotonic() - launch.started
         admin_url = launch.admin_url
         lease = RunLease(admin_url, launch.run_id)
+        if launch.redis_claims is not None:
+            lease.also(launch.redis_claims.refresh)
         if settings.database_url is not None:
             safety.check_target(admin_url, settings, lease.connection)
         collected: list[str] = []
@@ -279,6 +313,7 @@ def finish_stack(launch: Launch) -> Stack:
             tmp_dir=settings.tmp_dir if launch.postgres is not None else None,
             postgres_from=launch.postgres_from,
             redis_from=launch.redis_from,
+            redis_dbs=redis_dbs,
         )
         return Stack(plan, launch, lease, timings, template.built, collected)
     except BaseException:
@@ -372,44 +407,26 @@ def worker_database(prefix: str, run_id: str, worker_id: str) -> str:
     return f"{prefix}_{run_id}_{worker_id}"
 
 
-def redis_url_for_worker(base: str, worker_id: str) -> str:
-    """The worker's own logical database on the Redis at ``base`` (not checked)."""
-    parts = urlsplit(base)
-    return urlunsplit(parts._replace(path=f"/{redis_db_index(worker_id)}"))
-
-
-def redis_db_index(worker_id: str) -> int:
-    """``main`` (no xdist) → 1, ``gw0`` → 1, ``gw1`` → 2, …; database 0 stays unused."""
+def redis_db_index(worker_id: str, claimed: list[int]) -> int:
+    """The worker's database among the run's ``claimed`` ones: ``main`` and ``gw0`` → the
+    first, ``gw1`` → the second, … (under xdist ``main`` runs no tests: it shares gw0's)."""
+    position = 0
     if worker_id.startswith("gw") and worker_id[2:].isdigit():
-        return int(worker_id[2:]) + 1
-    return 1
-
-
-def _checked_redis_url(base: str, worker_id: str) -> str:
-    import redis
-
-    client = redis.Redis.from_url(base, socket_connect_timeout=5)
-    try:
-        available = int(client.config_get("databases").get("databases", 16))
-    except redis.RedisError:
-        available = 16  # CONFIG may be disabled on managed servers; assume the default
-    finally:
-        client.close()
-    index = redis_db_index(worker_id)
-    if index >= available:
+        position = int(worker_id[2:])
+    if position >= len(claimed):
         raise RedisDatabasesExhausted(
-            f"Redis at {base} has {available} logical databases (0 stays unused), but "
-            f"worker {worker_id} needs database {index}: each xdist worker gets its own. Run "
-            f"at most {available - 1} workers (-n {available - 1}), or start Redis with "
-            f"--databases {index + 1} or more."
+            f"Worker {worker_id} has no Redis database: the run claimed {len(claimed)} "
+            "(one per xdist worker it was started with). Start the run with the number of "
+            "workers it uses (-n)."
         )
-    return redis_url_for_worker(base, worker_id)
+    return claimed[position]
 
 
-def check_redis_room(base: str, workers: int) -> None:
-    """Before xdist starts ``workers`` workers: fail once, clearly, if Redis lacks room."""
-    if workers > 0:
-        _checked_redis_url(base, f"gw{workers - 1}")
+def redis_url_for_worker(base: str, worker_id: str, claimed: list[int]) -> str:
+    """The worker's own logical database on the Redis at ``base`` (credentials kept)."""
+    from pgstack.redis_slots import url_for_index
+
+    return url_for_index(base, redis_db_index(worker_id, claimed))
 
 
 def open_worker(plan: RunPlan, worker_id: str) -> Worker:
@@ -426,7 +443,7 @@ def open_worker(plan: RunPlan, worker_id: str) -> Worker:
         )
         redis_url = None
         if plan.redis_url is not None:
-            redis_url = _checked_redis_url(plan.redis_url, worker_id)
+            redis_url = redis_url_for_worker(plan.redis_url, worker_id, plan.redis_dbs)
     except BaseException:
         conn.close()
         raise

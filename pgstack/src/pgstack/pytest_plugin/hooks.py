@@ -35,7 +35,7 @@ from pgstack.stack import (
     RunPlan,
     Stack,
     Worker,
-    check_redis_room,
+    claim_redis,
     finish_stack,
     launch_stack,
     open_worker,
@@ -167,8 +167,9 @@ def _start(config: pytest.Config, project_dir: Path) -> None:
     # The database is created in pytest_configure; its URL is already known.
     name = worker_database(settings.prefix, launch.run_id, "main")
     redis_url = None
-    if settings.redis and launch.redis_url is not None:
-        redis_url = redis_url_for_worker(launch.redis_url, "main")
+    claimed = claim_redis(launch, 1)  # before the conftest reads REDIS_URL
+    if claimed and launch.redis_url is not None:
+        redis_url = redis_url_for_worker(launch.redis_url, "main", claimed)
     _export_coordinates(
         state,
         settings.database_url_env,
@@ -209,14 +210,12 @@ def pytest_configure(config: pytest.Config) -> None:
     if state is None or state.launch is None:
         return
     launch, state.launch = state.launch, None
+    workers = len(config.getoption("tx", None) or [])  # xdist's, once -n is resolved
     try:
-        state.stack = finish_stack(launch)
+        state.stack = finish_stack(launch, redis_databases=workers)
         state.plan = state.stack.plan
         _export(state, PLAN_ENV, state.plan.to_json())
         _open_worker(state, state.plan, "main")
-        if state.plan.redis_url is not None:
-            workers = len(config.getoption("tx", None) or [])  # xdist's, once -n is resolved
-            check_redis_room(state.plan.redis_url, workers)
     except PgstackError as exc:
         raise pytest.UsageError(f"pgstack: {exc}") from exc
 
@@ -263,7 +262,8 @@ def pytest_report_header(config: pytest.Config) -> list[str] | None:
         + (", kept after the run (--pgstack-keep)" if plan.keep else "")
     )
     if plan.redis_url is not None:
-        lines.append(f"pgstack: Redis {plan.redis_url}")
+        dbs = ", ".join(map(str, plan.redis_dbs))
+        lines.append(f"pgstack: Redis {plan.redis_url}, databases {dbs} (held for this run)")
     if stack.collected:
         lines.append(f"pgstack: dropped leftovers of dead runs: {', '.join(stack.collected)}")
     return lines
