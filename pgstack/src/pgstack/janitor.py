@@ -66,12 +66,23 @@ def collect_dead(conn: psycopg.Connection, prefix: str) -> list[str]:
     for name, marker in owned:
         if marker.run in alive or marker.kept or _is_usable_template(marker):
             continue
+        if _has_sessions(conn, name):
+            continue  # in use: a later run collects it once nobody is connected
         try:
             if drop_owned(conn, name, run=marker.run, force=False):
                 dropped.append(name)
         except psycopg.errors.ObjectInUse:
-            continue  # in use: a later run collects it once nobody is connected
+            continue  # someone connected meanwhile
     return dropped
+
+
+def _has_sessions(conn: psycopg.Connection, database: str) -> bool:
+    """Checked first: a plain DROP waits 5 s for the sessions to go before it gives up."""
+    row = conn.execute(
+        "SELECT 1 FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid() LIMIT 1",
+        (database,),
+    ).fetchone()
+    return row is not None
 
 
 def _is_usable_template(marker: Marker) -> bool:

@@ -95,6 +95,8 @@ class RedisClaims:
         import redis
 
         try:
+            # The ones held already, in case they expired meanwhile (and went elsewhere).
+            self.indexes = [index for index in self.indexes if self._hold(index)]
             available = database_count(self.url)
             others = 0
             for index in range(1, available):
@@ -102,7 +104,7 @@ class RedisClaims:
                     break
                 if index in self.indexes:
                     continue
-                if self._take(keys=[SLOT_KEY.format(index)], args=[self.run_id, CLAIM_TTL_MS]):
+                if self._hold(index):
                     self.indexes.append(index)
                 else:
                     others += 1
@@ -116,10 +118,14 @@ class RedisClaims:
             raise RedisDatabasesExhausted(_exhausted(self.url, available, count, others))
         return list(self.indexes)
 
+    def _hold(self, index: int) -> bool:
+        """Take database ``index`` if free, or keep it if ours; False if another run's."""
+        return bool(self._take(keys=[SLOT_KEY.format(index)], args=[self.run_id, CLAIM_TTL_MS]))
+
     def refresh(self) -> None:
         """Restart the claims' time to live (and take back one a FLUSHALL removed)."""
         for index in self.indexes:
-            self._take(keys=[SLOT_KEY.format(index)], args=[self.run_id, CLAIM_TTL_MS])
+            self._hold(index)
 
     def release(self) -> None:
         """Give the databases back; a Redis that is gone took the claims with it."""
