@@ -11,7 +11,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from conftest import assert_nothing_ran, output
+from conftest import Project, assert_nothing_ran, output
 from pgstack.errors import PgstackError
 from pgstack.migrators import NoMigrator
 from pgstack.migrators.sql import SqlMigrator
@@ -180,6 +180,110 @@ def test_init_script_runs_the_bytes_that_were_hashed(pg_server, shm_dir, built):
         ensure_template(pg_server.url, spec, run_id=new_run_id())
     with psycopg.connect(pg_server.url) as conn:
         assert template_state(conn, name) is None
+
+
+# --- case 5: Django with a second database alias ------------------------------------------
+
+DJANGO_SETTINGS = """\
+import os
+from urllib.parse import urlsplit
+
+_url = urlsplit(os.environ["DATABASE_URL"])
+
+
+def _alias(name, **extra):
+    return {{
+        "ENGINE": "django.db.backends.postgresql",
+        "NAME": name,
+        "HOST": _url.hostname,
+        "PORT": _url.port,
+        "USER": _url.username,
+        **extra,
+    }}
+
+
+SECRET_KEY = "only-for-this-test"
+USE_TZ = True
+INSTALLED_APPS = ["django.contrib.contenttypes"]
+DATABASES = {{
+    "default": _alias(_url.path.lstrip("/")),
+    "analytics": _alias({analytics}{extra}),
+}}
+"""
+
+DJANGO_TEST = """\
+import pytest
+from django.db import connections
+
+
+@pytest.mark.django_db(databases=["default", "analytics"], transaction=True)
+def test_both_aliases():
+    # pytest-django flushes every alias but a mirror after this test.
+    if {check_mirror}:
+        with connections["analytics"].cursor() as cursor:
+            cursor.execute("SELECT current_database()")
+            assert cursor.fetchone()[0].startswith("pgstack_")
+"""
+
+
+@pytest.fixture
+def analytics(admin, pg_server) -> Iterator[str]:
+    """A real database that is not pgstack's, with one row in a table Django knows."""
+    name = f"analytics_{uuid.uuid4().hex[:8]}"
+    admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    with psycopg.connect(urls.with_database(pg_server.url, name), autocommit=True) as conn:
+        conn.execute(
+            "CREATE TABLE django_content_type (id serial PRIMARY KEY, "
+            "app_label varchar(100) NOT NULL, model varchar(100) NOT NULL, "
+            "UNIQUE (app_label, model))"
+        )
+        conn.execute("INSERT INTO django_content_type (app_label, model) VALUES ('real', 'row')")
+    yield name
+    admin.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+def django_project(project: Project, analytics: str, extra: str = "") -> None:
+    """The pytester project turned into a small Django project with two aliases; the
+    second one's NAME is the Python expression ``analytics``."""
+    write(
+        project.path,
+        "pyproject.toml",
+        """\
+        [tool.pytest.ini_options]
+        DJANGO_SETTINGS_MODULE = "djsettings"
+
+        [tool.pgstack]
+        migrator = "none"
+        redis = false
+        """,
+    )
+    write(project.path, "djsettings.py", DJANGO_SETTINGS.format(analytics=analytics, extra=extra))
+    write(project.path, "conftest.py", "from pgstack.django import django_db_setup  # noqa: F401\n")
+    write(project.path, "test_aliases.py", DJANGO_TEST.format(check_mirror=bool(extra)))
+
+
+def rows_in(server: EmbeddedPostgres, database: str) -> list[tuple[str, str]]:
+    with psycopg.connect(urls.with_database(server.url, database)) as conn:
+        return conn.execute("SELECT app_label, model FROM django_content_type").fetchall()
+
+
+def test_django_alias_pointing_at_a_real_database_is_refused(project, pg_server, analytics):
+    django_project(project, repr(analytics))
+    result = project.run()
+    assert rows_in(pg_server, analytics) == [("real", "row")]
+    assert_clear_failure(result, "DATABASES['analytics']", repr(analytics))
+
+
+def test_django_alias_that_mirrors_default_is_accepted(project, pg_server, analytics):
+    django_project(project, repr(analytics), extra=', TEST={"MIRROR": "default"}')
+    project.run().assert_outcomes(passed=1)
+    assert rows_in(pg_server, analytics) == [("real", "row")]
+
+
+def test_django_alias_with_the_workers_name_on_another_server_is_refused(project):
+    django_project(project, '_url.path.lstrip("/")', extra=", PORT=_url.port + 1")
+    result = project.run()
+    assert_clear_failure(result, "DATABASES['analytics']", "pgstack's server is")
 
 
 # --- the app role: membership in a privileged role ----------------------------------------
