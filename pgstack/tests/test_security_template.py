@@ -164,7 +164,7 @@ def test_sql_migrator_runs_the_bytes_that_were_hashed(pg_server, shm_dir, admin)
         admin.execute(sql.SQL("DROP DATABASE {}").format(sql.Identifier(database)))
 
 
-def test_init_script_runs_the_bytes_that_were_hashed(pg_server, shm_dir, built):
+def test_init_script_changed_after_hashing_is_refused(pg_server, shm_dir, built):
     write(shm_dir, "init/01_roles.sql", f"-- {uuid.uuid4().hex}\nCREATE TABLE old (x int);")
     spec = TemplateSpec(
         migrator=NoMigrator(),
