@@ -71,6 +71,18 @@ class TemplateBuildFailed(PgstackError):
     """The template database could not be created, locked or marked complete."""
 
 
+class TemplateInputsChanged(TemplateBuildFailed):
+    """A file that shapes the template changed while it was being built."""
+
+    @classmethod
+    def during_build(cls, where: str, detail: str) -> TemplateInputsChanged:
+        return cls(
+            f"{where}: the migrations changed while the template was being built "
+            f"({detail}). It was dropped, not kept under a hash that no longer matches what "
+            "it holds. Save your edits and run again."
+        )
+
+
 class CloneFailed(PgstackError):
     """A per-worker or per-test database could not be cloned from the template."""
 

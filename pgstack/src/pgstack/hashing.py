@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 _SKIP_DIRS = {"__pycache__", ".git", ".mypy_cache", ".pytest_cache", ".ruff_cache"}
@@ -24,21 +25,52 @@ def _files(path: Path) -> list[Path]:
     return found
 
 
-def fingerprint(paths: Iterable[Path], *, base: Path, extra: Iterable[str] = ()) -> str:
+@dataclass(frozen=True)
+class Snapshot:
+    """The files under some paths, each read once.
+
+    A file saved while the template is being built must not end up in a template named
+    after its old content: the bytes that are hashed are the bytes that run.
+    """
+
+    # (resolved root, its files in hashing order with their bytes)
+    roots: tuple[tuple[Path, tuple[tuple[Path, bytes], ...]], ...]
+    _by_path: dict[Path, bytes] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        by_path = {file.resolve(): data for _, files in self.roots for file, data in files}
+        object.__setattr__(self, "_by_path", by_path)
+
+    @classmethod
+    def take(cls, paths: Iterable[Path]) -> Snapshot:
+        roots = sorted({Path(p).resolve() for p in paths})
+        read = tuple((root, tuple((f, f.read_bytes()) for f in _files(root))) for root in roots)
+        return cls(read)
+
+    def paths(self) -> set[Path]:
+        return set(self._by_path)
+
+    def read(self, path: Path) -> bytes | None:
+        """The bytes ``path`` had when the snapshot was taken; None if it was not there."""
+        return self._by_path.get(path.resolve())
+
+
+def fingerprint(paths: Iterable[Path] | Snapshot, *, base: Path, extra: Iterable[str] = ()) -> str:
     """sha256 over names and contents of the files (folders are walked), plus ``extra``.
 
     Names are taken relative to ``base`` (the project folder), so two checkouts of the same
     commit share a template. A missing path still counts by name: creating it changes it.
     """
+    snapshot = paths if isinstance(paths, Snapshot) else Snapshot.take(paths)
     base = base.resolve()
     digest = hashlib.sha256()
     for item in extra:
         digest.update(b"extra\0" + item.encode() + b"\0")
-    for root in sorted({Path(p).resolve() for p in paths}):
+    for root, files in snapshot.roots:
         label = root.relative_to(base) if root.is_relative_to(base) else Path(root.name)
         digest.update(b"root\0" + str(label).encode() + b"\0")
-        for file in _files(root):
-            name = file.relative_to(root) if root.is_dir() else file.name
+        for file, data in files:
+            name = file.name if file == root else file.relative_to(root)
             digest.update(b"file\0" + str(name).encode())
-            digest.update(b"\0" + file.read_bytes() + b"\0")
+            digest.update(b"\0" + data + b"\0")
     return digest.hexdigest()

@@ -46,7 +46,7 @@ def check_target(url: str, settings: Settings, conn: psycopg.Connection) -> None
 def check_app_role(conn: psycopg.Connection, role: str, admin_url: str) -> None:
     """The app role must be a separate, ordinary role: tests that run as a superuser (or a
     role with BYPASSRLS) pass where production, bound by Row Level Security and grants,
-    fails."""
+    fails. Membership counts too: a member can SET ROLE to (or inherit) the other role."""
     admin_user = conn.execute("SELECT current_user").fetchone()[0]  # type: ignore[index]
     row = conn.execute(
         "SELECT rolsuper, rolbypassrls FROM pg_roles WHERE rolname = %s", (role,)
@@ -71,3 +71,25 @@ def check_app_role(conn: psycopg.Connection, role: str, admin_url: str) -> None:
             f"application, bound by its grants and policies, fails. ALTER ROLE {role} "
             "NOSUPERUSER NOBYPASSRLS, or name an ordinary role."
         )
+    privileged = _privileged_memberships(conn, role)
+    if privileged:
+        names = ", ".join(repr(name) for name in privileged)
+        raise ConfigError(
+            f"app_role {role!r} on {where} is a member of {names} (a superuser, a role that "
+            "bypasses Row Level Security, the database owner or the user pgstack connects "
+            "as), so through SET ROLE or inherited rights tests would pass where your "
+            f"application fails. REVOKE those roles FROM {role}, or name an ordinary role."
+        )
+
+
+def _privileged_memberships(conn: psycopg.Connection, role: str) -> list[str]:
+    """The privileged roles ``role`` belongs to, directly or through other roles."""
+    rows = conn.execute(
+        "SELECT r.rolname FROM pg_roles r "
+        "WHERE r.rolname <> %(role)s "
+        "AND (r.rolsuper OR r.rolbypassrls OR r.rolname = current_user "
+        "     OR r.oid = (SELECT datdba FROM pg_database WHERE datname = current_database())) "
+        "AND pg_has_role(%(role)s, r.oid, 'MEMBER') ORDER BY r.rolname",
+        {"role": role},
+    ).fetchall()
+    return [name for (name,) in rows]

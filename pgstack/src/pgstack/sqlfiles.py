@@ -1,7 +1,8 @@
 """Run a project's SQL file (init script, migration, seed) and say where it failed.
 
 A file is sent whole, so it may hold many statements, dollar-quoted bodies and comments;
-on error the message names the file and the line the server points at.
+on error the message names the file and the line the server points at. Its text comes
+from the snapshot that was hashed into the template's name, never from a second read.
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ from pathlib import Path
 
 import psycopg
 
-from pgstack.errors import MigrationFailed
+from pgstack.errors import MigrationFailed, TemplateInputsChanged
+from pgstack.hashing import Snapshot
 
 NO_TRANSACTION = "-- pgstack: no-transaction"
 _NUMBER = re.compile(r"(\d+)")
@@ -31,19 +33,32 @@ def natural_key(path: Path) -> list[object]:
     return [int(part) if part.isdigit() else part for part in _NUMBER.split(path.name)]
 
 
-def transaction_for(conn: psycopg.Connection, file: Path) -> AbstractContextManager[object]:
-    """A transaction around the file, unless its first line opts out (``NO_TRANSACTION``)."""
-    with file.open(encoding="utf-8") as handle:
-        first = handle.readline().strip()
+def read_sql(file: Path, snapshot: Snapshot, *, what: str) -> str:
+    """The text ``file`` had when it was hashed; a file that is not UTF-8 is named with
+    the offset of its first bad byte (the server would reject or garble it)."""
+    data = snapshot.read(file)
+    if data is None:
+        if file.exists():
+            raise TemplateInputsChanged.during_build(what, f"{file} appeared after hashing")
+        raise MigrationFailed(f"{what} {file} not found. Create it, or stop naming it.")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise MigrationFailed(
+            f"{what} {file} is not UTF-8: byte {exc.start} (0x{data[exc.start]:02x}, counting "
+            "from 0) is not valid UTF-8. Save the file as UTF-8 and run again."
+        ) from exc
+
+
+def transaction_for(conn: psycopg.Connection, text: str) -> AbstractContextManager[object]:
+    """A transaction around a file, unless its first line opts out (``NO_TRANSACTION``)."""
+    first = text.split("\n", 1)[0].strip()
     return nullcontext() if first.startswith(NO_TRANSACTION) else conn.transaction()
 
 
-def run_sql_file(conn: psycopg.Connection, file: Path, *, what: str, fix: str) -> None:
-    """Execute ``file`` on ``conn``; a failure raises MigrationFailed with file and line."""
-    try:
-        text = file.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise MigrationFailed(f"{what} {file} cannot be read: {exc}. {fix}") from exc
+def run_sql(conn: psycopg.Connection, file: Path, text: str, *, what: str, fix: str) -> None:
+    """Execute ``text`` (the content of ``file``); a failure raises MigrationFailed with
+    file and line."""
     try:
         conn.execute(text)  # type: ignore[arg-type]  # a file is trusted project SQL
     except psycopg.Error as exc:

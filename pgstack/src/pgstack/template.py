@@ -18,11 +18,12 @@ import psycopg
 from psycopg import sql
 
 from pgstack import admin, janitor, urls
-from pgstack.errors import PgstackError, TemplateBuildFailed
-from pgstack.hashing import fingerprint
+from pgstack.errors import ConfigError, PgstackError, TemplateBuildFailed, TemplateInputsChanged
+from pgstack.hashing import Snapshot, fingerprint
 from pgstack.migrators import Migrator
+from pgstack.migrators.sql import SqlMigrator
 from pgstack.ownership import Marker, checkout_id, live_runs, read_marker, write_marker
-from pgstack.sqlfiles import run_sql_file, sql_files, transaction_for
+from pgstack.sqlfiles import read_sql, run_sql, sql_files, transaction_for
 from pgstack.wait import wait_until
 
 
@@ -53,10 +54,13 @@ class TemplateSpec:
         return paths
 
     @cached_property
-    def _digest(self) -> str:
-        # Reads every schema file: computed once per spec, shared by name() and the marker.
+    def snapshot(self) -> Snapshot:
+        """Every schema file, read once: the SQL files run from these same bytes."""
+        return Snapshot.take(self.inputs())
+
+    def _fingerprint(self, files: Snapshot | list[Path]) -> str:
         return fingerprint(
-            self.inputs(),
+            files,
             base=self.project_dir,
             extra=[
                 f"pgstack={pgstack_version()}",
@@ -65,8 +69,31 @@ class TemplateSpec:
             ],
         )
 
+    @cached_property
+    def _digest(self) -> str:
+        # Computed once per spec, shared by name() and the marker.
+        return self._fingerprint(self.snapshot)
+
     def hash(self) -> str:
         return self._digest
+
+    def changed_files(self) -> list[Path]:
+        """Schema files added, edited or removed on disk since the snapshot: migrators that
+        read files themselves (Alembic, a command) may have run content the name does not
+        say."""
+        now = Snapshot.take(self.inputs())
+        paths = self.snapshot.paths() | now.paths()
+        return sorted(path for path in paths if now.read(path) != self.snapshot.read(path))
+
+    def check(self) -> None:
+        """Fail fast, before any database work, on a broken setup."""
+        self.migrator.check()
+        for path in self.seed_files:
+            if not path.exists():
+                raise ConfigError(
+                    f"Seed file {path} not found ([tool.pgstack] seed, or PGSTACK_SEED). "
+                    "Create it, or remove it from seed."
+                )
 
     def name(self) -> str:
         return f"{self.prefix}_tpl_{self.hash()[:16]}"
@@ -89,7 +116,7 @@ def ensure_template(
 ) -> TemplateResult:
     """Return a complete template for ``spec``, building it if no complete one exists."""
     started = time.monotonic()
-    spec.migrator.check()
+    spec.check()
     name = spec.name()
     key = admin.lock_key("template:" + name)
     with admin.connect(admin_url) as conn:
@@ -178,13 +205,21 @@ def _build(
         _run_files(
             url,
             spec.init_files(),
+            spec.snapshot,
             what="Init script",
             fix="Fix the script (it must be idempotent: it also runs when the compose db starts).",
         )
-        spec.migrator.migrate(url)
-        _run_files(url, sql_files(list(spec.seed_files)), what="Seed file", fix="Fix the file.")
+        _migrate(spec.migrator, url, spec.snapshot)
+        seeds = sql_files(list(spec.seed_files))
+        _run_files(url, seeds, spec.snapshot, what="Seed file", fix="Fix the file.")
         if spec.seeder is not None:
             spec.seeder.migrate(url)
+        changed = spec.changed_files()
+        if changed:
+            raise TemplateInputsChanged.during_build(
+                f"Template {name!r} on {urls.describe(admin_url)}",
+                "changed: " + ", ".join(_shown(path, spec.project_dir) for path in changed),
+            )
         # Sessions left open by migrations would make every clone fail.
         conn.execute(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
@@ -208,11 +243,29 @@ def _build(
         raise
 
 
-def _run_files(url: str, files: list[Path], *, what: str, fix: str) -> None:
-    """Run SQL files into the template, each in its own transaction."""
+def _shown(path: Path, project_dir: Path) -> str:
+    """``path`` relative to the project when it lies inside it."""
+    project_dir = project_dir.resolve()
+    return str(path.relative_to(project_dir) if path.is_relative_to(project_dir) else path)
+
+
+def _migrate(migrator: Migrator, url: str, snapshot: Snapshot) -> None:
+    """The sql migrator runs the hashed bytes; others read their files themselves (the
+    check after the build catches an edit)."""
+    if isinstance(migrator, SqlMigrator):
+        migrator.migrate(url, snapshot)
+    else:
+        migrator.migrate(url)
+
+
+def _run_files(url: str, files: list[Path], snapshot: Snapshot, *, what: str, fix: str) -> None:
+    """Run SQL files into the template as ``snapshot`` holds them, each in its own
+    transaction."""
     if not files:
         return
+    what = f"{what} (template {urls.describe(url)})"
     with admin.connect(url) as conn:
         for file in files:
-            with transaction_for(conn, file):
-                run_sql_file(conn, file, what=f"{what} (template {urls.describe(url)})", fix=fix)
+            text = read_sql(file, snapshot, what=what)
+            with transaction_for(conn, text):
+                run_sql(conn, file, text, what=what, fix=fix)

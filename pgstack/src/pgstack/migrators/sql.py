@@ -14,8 +14,9 @@ from pathlib import Path
 
 from pgstack import admin, urls
 from pgstack.errors import ConfigError, MigrationFailed
+from pgstack.hashing import Snapshot
 from pgstack.settings import Settings
-from pgstack.sqlfiles import run_sql_file, sql_files, transaction_for
+from pgstack.sqlfiles import read_sql, run_sql, sql_files, transaction_for
 
 TABLE = "pgstack_sql_migrations"
 _VERSION = re.compile(r"^(\d+)")
@@ -67,8 +68,13 @@ class SqlMigrator:
                 )
             seen[version] = file
 
-    def migrate(self, url: str) -> None:
+    def migrate(self, url: str, snapshot: Snapshot | None = None) -> None:
+        """Apply the files as ``snapshot`` holds them (the bytes the template's name was
+        hashed from); without one, as they are now."""
+        if snapshot is None:
+            snapshot = Snapshot.take(self.inputs())
         fix = "Fix the file and run again; no template was kept."
+        what = f"SQL migration (template {urls.describe(url)})"
         with admin.connect(url) as conn:
             conn.execute(
                 f"CREATE TABLE IF NOT EXISTS {TABLE} (filename text PRIMARY KEY, "
@@ -76,8 +82,8 @@ class SqlMigrator:
             )
             record = f"INSERT INTO {TABLE} (filename, sha256) VALUES (%s, %s)"  # noqa: S608
             for file in self.files():
-                digest = hashlib.sha256(file.read_bytes()).hexdigest()
-                what = f"SQL migration (template {urls.describe(url)})"
-                with transaction_for(conn, file):
-                    run_sql_file(conn, file, what=what, fix=fix)
+                text = read_sql(file, snapshot, what=what)
+                digest = hashlib.sha256(text.encode("utf-8")).hexdigest()  # the file's bytes
+                with transaction_for(conn, text):
+                    run_sql(conn, file, text, what=what, fix=fix)
                     conn.execute(record, (file.name, digest))
