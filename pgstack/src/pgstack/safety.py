@@ -5,13 +5,16 @@ must never get as far as CREATE DATABASE on a real server. Loopback proves nothi
 port-forward to production is on localhost too), so the rule asks the URL and the server:
 
 A server pgstack did not start itself is used only if
-  - the database name in the URL contains "test" (app_test, test_shop, …), or
+  - the database name in the URL has "test" (or "tests") as a word (app_test, test_shop,
+    my-test-db; not contests or latest), or
   - the server runs with fsync off: it has given up durability, which only a throwaway
     test server does (the compose db and pgstack's own servers do; production never).
 Otherwise it is refused, unless ``allow_any_server`` (PGSTACK_ALLOW_ANY_SERVER=1).
 """
 
 from __future__ import annotations
+
+import re
 
 import psycopg
 
@@ -21,7 +24,11 @@ from pgstack.settings import Settings
 
 
 def name_says_test(url: str) -> bool:
-    return "test" in urls.database_of(url).lower()
+    """True when the database name has ``test`` or ``tests`` as a word: words are split at
+    anything but letters and digits (``app_test``, ``test-app``, ``shop.tests``). A name
+    merely containing the letters (``contests``, ``latest``) says nothing about the server."""
+    words = re.split(r"[^a-z0-9]+", urls.database_of(url).lower())
+    return "test" in words or "tests" in words
 
 
 def durability_off(conn: psycopg.Connection) -> bool:
@@ -35,10 +42,10 @@ def check_target(url: str, settings: Settings, conn: psycopg.Connection) -> None
         return
     raise UnsafeTarget(
         f"{settings.database_url_env} points at {urls.describe(url)}, which does not look like "
-        "a test server: the database name has no 'test' in it and the server runs with "
+        "a test server: the database name has no word 'test' in it and the server runs with "
         "fsync on, as real servers do. pgstack creates and drops databases there, so it "
         "stops here. If this server is meant for tests, name the database in the URL "
-        "*test* (e.g. app_test), or set PGSTACK_ALLOW_ANY_SERVER=1 "
+        "with test as a word (e.g. app_test, test_app), or set PGSTACK_ALLOW_ANY_SERVER=1 "
         "(allow_any_server = true in [tool.pgstack])."
     )
 
