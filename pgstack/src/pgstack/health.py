@@ -70,9 +70,10 @@ def redis_gone(redis_url: str, url_env: str) -> str | None:
         client.ping()
     except redis.RedisError as exc:
         return (
-            f"Redis at {redis_url} went away during the run ({exc}): it was stopped, killed "
-            "or crashed, so the remaining tests cannot run. Rerun: an embedded Redis starts "
-            f"anew with the next run; the one in {url_env} must be started again first."
+            f"Redis at {urls.masked(redis_url)} went away during the run ({exc}): it was "
+            "stopped, killed or crashed, so the remaining tests cannot run. Rerun: an embedded "
+            f"Redis starts anew with the next run; the one in {url_env} must be started again "
+            "first."
         )
     finally:
         client.close()

@@ -13,7 +13,6 @@ import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 
@@ -38,11 +37,11 @@ class RunPlan:
 
     run_id: str
     controller_pid: int
-    admin_url: str
+    admin_url: str = field(repr=False)  # may carry a password: never in a repr
     template: str
     prefix: str
     embedded: bool
-    redis_url: str | None
+    redis_url: str | None = field(repr=False)
     app_role: str | None
     keep_failed: bool
     database_url_env: str
@@ -223,7 +222,8 @@ def finish_stack(launch: Launch) -> Stack:
             wait_for_redis(
                 launch.external_redis_url,
                 timeout=settings.ready_timeout,
-                what=f"Redis at {launch.external_redis_url} (from {settings.redis_url_env})",
+                what=f"Redis at {urls.masked(launch.external_redis_url)} "
+                f"(from {settings.redis_url_env})",
                 fix=f"Start it, fix the URL, or unset {settings.redis_url_env} to use "
                 "an embedded Redis.",
             )
@@ -279,6 +279,14 @@ class Worker:
     redis_url: str | None
     _conn: psycopg.Connection
     _fresh: FreshClones | None = None
+
+    def __repr__(self) -> str:
+        """Without passwords: a repr lands in tracebacks and CI logs."""
+        redis_url = urls.masked(self.redis_url) if self.redis_url is not None else None
+        return (
+            f"Worker(worker_id={self.worker_id!r}, name={self.name!r}, "
+            f"url={urls.masked(self.url)!r}, redis_url={redis_url!r})"
+        )
 
     def _clones(self) -> FreshClones:
         if self._fresh is None:
@@ -349,8 +357,7 @@ def worker_database(prefix: str, run_id: str, worker_id: str) -> str:
 
 def redis_url_for_worker(base: str, worker_id: str) -> str:
     """The worker's own logical database on the Redis at ``base`` (not checked)."""
-    parts = urlsplit(base)
-    return urlunsplit(parts._replace(path=f"/{redis_db_index(worker_id)}"))
+    return urls.redis_with_database(base, redis_db_index(worker_id))
 
 
 def redis_db_index(worker_id: str) -> int:
@@ -373,7 +380,7 @@ def _checked_redis_url(base: str, worker_id: str) -> str:
     index = redis_db_index(worker_id)
     if index >= available:
         raise RedisDatabasesExhausted(
-            f"Redis at {base} has {available} logical databases (0 stays unused), but "
+            f"Redis at {urls.masked(base)} has {available} logical databases (0 stays unused), but "
             f"worker {worker_id} needs database {index}: each xdist worker gets its own. Run "
             f"at most {available - 1} workers (-n {available - 1}), or start Redis with "
             f"--databases {index + 1} or more."
