@@ -189,14 +189,17 @@ ACCEPTED_NAMES = ["test", "app_test", "test_app", "my-test-db", "shop_test_1", "
 
 def test_target_rule_reads_test_as_a_word(durable_server):
     settings = Settings()
-    with psycopg.connect(durable_server.url, autocommit=True) as conn:
-        for name in REFUSED_NAMES:
-            url = f"postgresql://postgres@127.0.0.1:{durable_server.port}/{name}"
-            with pytest.raises(safety.UnsafeTarget, match="does not look like a test server"):
-                safety.check_target(url, settings, conn)
-        for name in ACCEPTED_NAMES:
-            url = f"postgresql://postgres@127.0.0.1:{durable_server.port}/{name}"
-            safety.check_target(url, settings, conn)  # does not raise
+    with psycopg.connect(durable_server.url, autocommit=True) as admin:
+        for name in REFUSED_NAMES + ACCEPTED_NAMES:
+            admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    for name in REFUSED_NAMES + ACCEPTED_NAMES:
+        url = f"postgresql://postgres@127.0.0.1:{durable_server.port}/{name}"
+        with psycopg.connect(url) as conn:
+            if name in REFUSED_NAMES:
+                with pytest.raises(safety.UnsafeTarget, match="does not look like a test server"):
+                    safety.check_target(url, settings, conn)
+            else:
+                safety.check_target(url, settings, conn)  # does not raise
 
 
 PSQL_WATCH = r"""

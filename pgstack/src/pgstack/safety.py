@@ -23,11 +23,11 @@ from pgstack.errors import ConfigError, UnsafeTarget
 from pgstack.settings import Settings
 
 
-def name_says_test(url: str) -> bool:
+def name_says_test(database: str) -> bool:
     """True when the database name has ``test`` or ``tests`` as a word: words are split at
     anything but letters and digits (``app_test``, ``test-app``, ``shop.tests``). A name
     merely containing the letters (``contests``, ``latest``) says nothing about the server."""
-    words = re.split(r"[^a-z0-9]+", urls.database_of(url).lower())
+    words = re.split(r"[^a-z0-9]+", database.lower())
     return "test" in words or "tests" in words
 
 
@@ -37,11 +37,17 @@ def durability_off(conn: psycopg.Connection) -> bool:
 
 
 def check_target(url: str, settings: Settings, conn: psycopg.Connection) -> None:
-    """Raise UnsafeTarget unless ``url`` (reached through ``conn``) looks like a test server."""
-    if settings.allow_any_server or name_says_test(url) or durability_off(conn):
+    """Raise UnsafeTarget unless ``url`` (reached through ``conn``) looks like a test server.
+
+    The name is the one ``conn`` is connected to, not the one read from the URL: libpq may
+    fill in what the URL leaves out (PGDATABASE, PGSERVICE), and the rule must judge the
+    database it is actually on."""
+    database = conn.info.dbname
+    if settings.allow_any_server or name_says_test(database) or durability_off(conn):
         return
+    where = f"{conn.info.host}:{conn.info.port}/{database}"
     raise UnsafeTarget(
-        f"{settings.database_url_env} points at {urls.describe(url)}, which does not look like "
+        f"{settings.database_url_env} points at {where}, which does not look like "
         "a test server: the database name has no word 'test' in it and the server runs with "
         "fsync on, as real servers do. pgstack creates and drops databases there, so it "
         "stops here. If this server is meant for tests, name the database in the URL "

@@ -154,16 +154,16 @@ def _existing_servers(settings: Settings) -> tuple[str | None, str | None, str]:
     With ``keep``, the up stack is started if it is not running: kept databases need a
     server that outlives the run.
     """
-    external = settings.database_url
+    external, redis_url = settings.database_url, settings.redis_url  # both checked first
     if external is not None:
         external = urls.libpq_url(external)
-        return external, settings.redis_url, f"external, from {settings.database_url_env}"
+        return external, redis_url, f"external, from {settings.database_url_env}"
     if settings.use_up or settings.keep:
         state = persistent.start(settings)[0] if settings.keep else persistent.running(settings)
         if state is not None:
-            redis_url = settings.redis_url or state.redis_url
+            redis_url = redis_url or state.redis_url
             return state.postgres_url, redis_url, f"pgstack up, {persistent.state_dir(settings)}"
-    return None, settings.redis_url, "embedded"
+    return None, redis_url, "embedded"
 
 
 def launch_stack(settings: Settings) -> Launch:
