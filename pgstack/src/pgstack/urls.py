@@ -97,7 +97,7 @@ def parse(url: str, source: str = "The URL") -> Url:
         params = conninfo_to_dict(libpq)
     except ProgrammingError as exc:
         reason = _scrub(" ".join(str(exc).split()), url)
-        raise _refuse(source, url, f"libpq cannot parse it ({reason})", _ENCODE) from exc
+        raise _refuse(source, url, f"it cannot be parsed ({reason})", _ENCODE) from exc
     for name in _query_names(rest):
         if name in _REFUSED_PARAMETERS:
             raise _refuse(source, url, f"it sets {name}= in the query", _REFUSED_PARAMETERS[name])
@@ -114,7 +114,8 @@ def parse(url: str, source: str = "The URL") -> Url:
     database = params.pop("dbname", "")
     odd_host = host is not None and not host.startswith("/") and ("/" in host or "@" in host)
     if odd_host or "@" in database or "/" in database:
-        raise _refuse(source, url, "its host or database part holds an / or @", _ENCODE)
+        reason = "it cannot be parsed as meant: its host or database part holds an / or @"
+        raise _refuse(source, url, reason + " (an unencoded one in the password?)", _ENCODE)
     return Url(
         scheme=scheme,
         user=params.pop("user", None),
@@ -130,7 +131,8 @@ def _check_port(port: str, source: str, url: str) -> None:
     """A port is a number in 1-65535; a part that is no number is not printed (it may be
     a piece of a password with an unencoded / in it)."""
     if not port.isdigit():
-        raise _refuse(source, url, "its port part is not a number", _ENCODE)
+        reason = "it cannot be parsed: its port part is not a number (an unencoded / or @ in "
+        raise _refuse(source, url, reason + "the password splits the URL early)", _ENCODE)
     if not 1 <= int(port) <= 65535:
         raise _refuse(source, url, f"port {int(port)} is out of range (1-65535)", "Fix the port.")
 
@@ -231,7 +233,7 @@ def check_redis_url(url: str, source: str) -> str:
     try:
         parse_url(url)
     except ValueError:  # its messages can quote a piece of the password: not shown
-        raise _refuse(source, url, "redis-py cannot parse it", _ENCODE) from None
+        raise _refuse(source, url, "it cannot be parsed", _ENCODE) from None
     return url
 
 
