@@ -7,6 +7,7 @@ Commands work on the project whose pyproject.toml is in the current folder (or
 from __future__ import annotations
 
 import contextlib
+import os
 import shlex
 import shutil
 import subprocess
@@ -86,10 +87,11 @@ def up(settings: Settings, no_template: bool) -> None:
     started = time.monotonic()
     state, new = persistent.start(settings)
     click.echo(
-        f"pgstack: {'started' if new else 'already running'}: PostgreSQL {state.postgres_url}"
+        f"pgstack: {'started' if new else 'already running'}: "
+        f"PostgreSQL {urls.masked(state.postgres_url)}"
     )
     if state.redis_url:
-        click.echo(f"pgstack: Redis {state.redis_url}")
+        click.echo(f"pgstack: Redis {urls.masked(state.redis_url)}")
     if not no_template:
         click.echo(f"pgstack: {_build_template(settings, state.postgres_url)}")
     click.echo(f"pgstack: ready in {time.monotonic() - started:.2f} s. Runs of this project use it")
@@ -117,9 +119,9 @@ def status(settings: Settings) -> None:
         sys.exit(3)
     uptime = time.time() - state.started_at
     click.echo(f"stack      {persistent.state_dir(settings)} (up {uptime / 60:.0f} min)")
-    click.echo(f"postgres   {state.postgres_url} (pid {state.postgres_pid})")
+    click.echo(f"postgres   {urls.masked(state.postgres_url)} (pid {state.postgres_pid})")
     if state.redis_url:
-        click.echo(f"redis      {state.redis_url} (pid {state.redis_pid})")
+        click.echo(f"redis      {urls.masked(state.redis_url)} (pid {state.redis_pid})")
     current = template_spec(settings).name()
     with admin.connect(state.postgres_url) as conn:
         alive = live_runs(conn)
@@ -147,7 +149,10 @@ def _template_label(name: str, marker: Marker, settings: Settings, current: str)
 @main.command()
 @pass_settings
 def env(settings: Settings) -> None:
-    """Print `export` lines for the server's URLs, for `eval "$(pgstack env)"`."""
+    """Print `export` lines for the server's URLs, for `eval "$(pgstack env)"`.
+
+    The one command that prints passwords: its output is meant for the user's own shell
+    (as `eval` input it never shows). Do not run it where the output is logged."""
     url, redis_url, _ = _server(settings)
     click.echo(f"export {settings.database_url_env}={shlex.quote(url)}")
     if redis_url:
@@ -225,7 +230,13 @@ def _find_database(url: str, prefix: str, target: str) -> str:
 
 
 def _run_psql(binary: str, url: str, args: tuple[str, ...]) -> int:
-    return subprocess.call([binary, url, *args])
+    """psql on ``url`` with the password in its environment (PGPASSWORD), which only this
+    account can read: every account can read a command line (ps, /proc/<pid>/cmdline)."""
+    env = dict(os.environ)
+    password = urls.password_of(url)
+    if password is not None:
+        env["PGPASSWORD"] = password
+    return subprocess.call([binary, urls.without_password(url), *args], env=env)
 
 
 @main.command()

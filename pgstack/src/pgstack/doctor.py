@@ -228,7 +228,7 @@ def _redis_reachable(settings: Settings) -> Check:
             client.ping()
         finally:
             client.close()
-        return Check("redis server", OK, url)
+        return Check("redis server", OK, urls.masked(url))
 
     return _guard("redis server", check)
 

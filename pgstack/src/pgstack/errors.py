@@ -15,6 +15,11 @@ class ConfigError(PgstackError):
     """A setting is missing, malformed or contradicts another."""
 
 
+class BadUrl(ConfigError):
+    """A database or Redis URL that its client would read otherwise than it looks, or that
+    pgstack cannot check (the message shows it without its password)."""
+
+
 class ServerNotFound(PgstackError):
     """No PostgreSQL or Redis binaries were found to start an embedded server."""
 

@@ -94,8 +94,8 @@ def redis_gone(redis_url: str, url_env: str, *, origin: str) -> str | None:
         }
         fix = fixes.get(origin, f"Start the one in {url_env} again, then rerun.")
         return (
-            f"Redis at {redis_url} went away during the run ({exc}): it was stopped, killed "
-            f"or crashed, so the remaining tests cannot run. {fix}"
+            f"Redis at {urls.masked(redis_url)} went away during the run ({exc}): it was "
+            f"stopped, killed or crashed, so the remaining tests cannot run. {fix}"
         )
     finally:
         client.close()

@@ -13,7 +13,6 @@ away on our own embedded Redis and disabled on many managed ones.
 from __future__ import annotations
 
 import contextlib
-from urllib.parse import urlsplit, urlunsplit
 
 from pgstack import urls
 from pgstack.errors import RedisClaimFailed, RedisDatabasesExhausted
@@ -34,11 +33,6 @@ _RELEASE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
 """
-
-
-def url_for_index(base: str, index: int) -> str:
-    """``base`` with database ``index``; everything else (password included) as given."""
-    return urlunsplit(urlsplit(base)._replace(path=f"/{index}"))
 
 
 def database_count(url: str) -> int:
@@ -82,7 +76,7 @@ class RedisClaims:
         import redis
 
         self._client = redis.Redis.from_url(
-            url_for_index(url, 0), socket_connect_timeout=5, socket_timeout=5
+            urls.redis_with_database(url, 0), socket_connect_timeout=5, socket_timeout=5
         )
         self._take = self._client.register_script(_TAKE)
         self._release = self._client.register_script(_RELEASE)

@@ -5,13 +5,16 @@ must never get as far as CREATE DATABASE on a real server. Loopback proves nothi
 port-forward to production is on localhost too), so the rule asks the URL and the server:
 
 A server pgstack did not start itself is used only if
-  - the database name in the URL contains "test" (app_test, test_shop, …), or
+  - the database name in the URL has "test" (or "tests") as a word (app_test, test_shop,
+    my-test-db; not contests or latest), or
   - the server runs with fsync off: it has given up durability, which only a throwaway
     test server does (the compose db and pgstack's own servers do; production never).
 Otherwise it is refused, unless ``allow_any_server`` (PGSTACK_ALLOW_ANY_SERVER=1).
 """
 
 from __future__ import annotations
+
+import re
 
 import psycopg
 
@@ -20,8 +23,12 @@ from pgstack.errors import ConfigError, UnsafeTarget
 from pgstack.settings import Settings
 
 
-def name_says_test(url: str) -> bool:
-    return "test" in urls.database_of(url).lower()
+def name_says_test(database: str) -> bool:
+    """True when the database name has ``test`` or ``tests`` as a word: words are split at
+    anything but letters and digits (``app_test``, ``test-app``, ``shop.tests``). A name
+    merely containing the letters (``contests``, ``latest``) says nothing about the server."""
+    words = re.split(r"[^a-z0-9]+", database.lower())
+    return "test" in words or "tests" in words
 
 
 def durability_off(conn: psycopg.Connection) -> bool:
@@ -30,15 +37,21 @@ def durability_off(conn: psycopg.Connection) -> bool:
 
 
 def check_target(url: str, settings: Settings, conn: psycopg.Connection) -> None:
-    """Raise UnsafeTarget unless ``url`` (reached through ``conn``) looks like a test server."""
-    if settings.allow_any_server or name_says_test(url) or durability_off(conn):
+    """Raise UnsafeTarget unless ``url`` (reached through ``conn``) looks like a test server.
+
+    The name is the one ``conn`` is connected to, not the one read from the URL: libpq may
+    fill in what the URL leaves out (PGDATABASE, PGSERVICE), and the rule must judge the
+    database it is actually on."""
+    database = conn.info.dbname
+    if settings.allow_any_server or name_says_test(database) or durability_off(conn):
         return
+    where = f"{conn.info.host}:{conn.info.port}/{database}"
     raise UnsafeTarget(
-        f"{settings.database_url_env} points at {urls.describe(url)}, which does not look like "
-        "a test server: the database name has no 'test' in it and the server runs with "
+        f"{settings.database_url_env} points at {where}, which does not look like "
+        "a test server: the database name has no word 'test' in it and the server runs with "
         "fsync on, as real servers do. pgstack creates and drops databases there, so it "
         "stops here. If this server is meant for tests, name the database in the URL "
-        "*test* (e.g. app_test), or set PGSTACK_ALLOW_ANY_SERVER=1 "
+        "with test as a word (e.g. app_test, test_app), or set PGSTACK_ALLOW_ANY_SERVER=1 "
         "(allow_any_server = true in [tool.pgstack])."
     )
 

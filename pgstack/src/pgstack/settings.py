@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from pgstack import urls
 from pgstack.environment import check_mapping
 from pgstack.errors import ConfigError
 
@@ -131,11 +132,19 @@ class Settings:
 
     @property
     def database_url(self) -> str | None:
-        return _parse_str(os.environ.get(self.database_url_env, ""))
+        """The external server's URL, checked the way libpq reads it (BadUrl if it cannot
+        be used): read when needed, so an env_file loaded after the settings counts."""
+        url = _parse_str(os.environ.get(self.database_url_env, ""))
+        return None if url is None else urls.check_database_url(url, self.database_url_env)
 
     @property
     def redis_url(self) -> str | None:
-        return _parse_str(os.environ.get(self.redis_url_env, ""))
+        """The external Redis URL, checked the way redis-py reads it (only when Redis is on:
+        with ``redis = false`` pgstack never uses it)."""
+        url = _parse_str(os.environ.get(self.redis_url_env, ""))
+        if url is None or not self.redis:
+            return url
+        return urls.check_redis_url(url, self.redis_url_env)
 
 
 _PARSERS: dict[str, Callable[[Any], Any]] = {

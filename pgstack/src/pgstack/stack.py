@@ -42,11 +42,11 @@ class RunPlan:
 
     run_id: str
     controller_pid: int
-    admin_url: str
+    admin_url: str = field(repr=False)  # may carry a password: never in a repr
     template: str
     prefix: str
     embedded: bool
-    redis_url: str | None
+    redis_url: str | None = field(repr=False)
     app_role: str | None
     keep_failed: bool
     database_url_env: str
@@ -235,7 +235,8 @@ def _wait_for_redis(launch: Launch) -> None:
         wait_for_redis(
             launch.external_redis_url,
             timeout=settings.ready_timeout,
-            what=f"Redis at {launch.external_redis_url} (from {settings.redis_url_env})",
+            what=f"Redis at {urls.masked(launch.external_redis_url)} "
+            f"(from {settings.redis_url_env})",
             fix=f"Start it, fix the URL, or unset {settings.redis_url_env} to use "
             "an embedded Redis.",
         )
@@ -340,6 +341,14 @@ class Worker:
     _conn: psycopg.Connection
     _fresh: FreshClones | None = None
 
+    def __repr__(self) -> str:
+        """Without passwords: a repr lands in tracebacks and CI logs."""
+        redis_url = urls.masked(self.redis_url) if self.redis_url is not None else None
+        return (
+            f"Worker(worker_id={self.worker_id!r}, name={self.name!r}, "
+            f"url={urls.masked(self.url)!r}, redis_url={redis_url!r})"
+        )
+
     def _clones(self) -> FreshClones:
         if self._fresh is None:
             self._fresh = FreshClones(
@@ -424,9 +433,7 @@ def redis_db_index(worker_id: str, claimed: list[int]) -> int:
 
 def redis_url_for_worker(base: str, worker_id: str, claimed: list[int]) -> str:
     """The worker's own logical database on the Redis at ``base`` (credentials kept)."""
-    from pgstack.redis_slots import url_for_index
-
-    return url_for_index(base, redis_db_index(worker_id, claimed))
+    return urls.redis_with_database(base, redis_db_index(worker_id, claimed))
 
 
 def open_worker(plan: RunPlan, worker_id: str) -> Worker:

@@ -116,7 +116,7 @@ class FreshDatabase:
     """A database of its own for one test (commits and many connections welcome)."""
 
     name: str
-    url: str
+    url: str = field(repr=False)  # may carry a password: never in a repr
     _worker: Worker = field(repr=False)
     _engines: list[Engine] = field(default_factory=list, repr=False)
     kept: bool = False
@@ -136,13 +136,14 @@ class FreshDatabase:
             return None
         self._worker.keep(self.name)
         self.kept = True
-        note = f"The test failed; its database {self.name} was kept: {self.url}"
+        # The URL without its password: notes land in CI logs.
+        note = f"The test failed; its database {self.name} was kept: {urls.masked(self.url)}"
         if self._worker.plan.embedded:
-            note += (
+            return note + (
                 "\n(The embedded server stops when the run ends. To inspect kept databases, "
                 "run with --pgstack-keep, or with `pgstack up` running.)"
             )
-        return note
+        return note + f"\n(`pgstack psql {self.name}` connects with the password.)"
 
     def close(self) -> None:
         for engine in self._engines:

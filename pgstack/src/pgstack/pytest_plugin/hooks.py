@@ -263,14 +263,17 @@ def pytest_report_header(config: pytest.Config) -> list[str] | None:
     )
     if plan.redis_url is not None:
         dbs = ", ".join(map(str, plan.redis_dbs))
-        lines.append(f"pgstack: Redis {plan.redis_url}, databases {dbs} (held for this run)")
+        lines.append(
+            f"pgstack: Redis {urls.masked(plan.redis_url)}, databases {dbs} (held for this run)"
+        )
     if stack.collected:
         lines.append(f"pgstack: dropped leftovers of dead runs: {', '.join(stack.collected)}")
     return lines
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    """With --pgstack-keep: which databases stay, and how to reach them."""
+    """With --pgstack-keep: which databases stay, and how to reach them (URLs without their
+    password: this lands in CI logs; `pgstack psql` passes it to psql unseen)."""
     state = terminalreporter.config.stash.get(STATE_KEY, None)
     if state is None or state.stack is None or not state.stack.plan.keep:
         return
@@ -282,7 +285,8 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     )
     terminalreporter.section("pgstack: kept databases")
     for name in names:
-        terminalreporter.write_line(f"{name}: psql {urls.with_database(plan.admin_url, name)}")
+        url = urls.masked(urls.with_database(plan.admin_url, name))
+        terminalreporter.write_line(f"{name}: psql {url}")
     terminalreporter.write_line(
         "Also: `pgstack psql <name>`. They stay until `pgstack clean --kept` or `pgstack down`."
     )
