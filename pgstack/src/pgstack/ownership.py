@@ -175,5 +175,7 @@ class RunLease:
 
     def close(self) -> None:
         self._stop.set()
-        self._thread.join()
+        # Bounded: the thread may be reconnecting to a server that is going away, and a
+        # stopping run must not wait for that connect timeout (it is a daemon thread).
+        self._thread.join(timeout=1.0)
         self._conn.close()
