@@ -84,7 +84,8 @@ def test_wrongly_typed_setting_is_refused_by_the_cli_too(project):
 def test_unknown_setting_lists_the_known_ones(project):
     configure(project, "ready_timout = 5\n")
     text = refused(project.run())
-    assert "Unknown setting 'ready_timout'" in text and "ready_timeout" in text, text
+    assert "Unknown setting 'ready_timout'" in text, text
+    assert "(did you mean 'ready_timeout'?)" in text, text
 
 
 @pytest.mark.parametrize("kind", ["missing", "file"])

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from pgstack.errors import MigrationFailed, MigrationTimedOut
+from pgstack.servers.process import _die_with_parent
 
 SHOWN_LINES = 60
 
@@ -35,6 +36,7 @@ def run_command(
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         process_group=0,
+        preexec_fn=_die_with_parent,  # noqa: PLW1509 - also stops if we are killed -9
     )
     try:
         output, _ = process.communicate(timeout=timeout)

@@ -7,13 +7,14 @@ defaults. Paths in pyproject are relative to the folder holding that pyproject.t
 
 from __future__ import annotations
 
+import difflib
 import math
 import os
 import re
 import tempfile
 import tomllib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -205,7 +206,7 @@ _PATHS = _Kind("a list of paths (strings)", _parse_paths, _is_str_list)
 _FLAG = _Kind("true or false", _parse_bool, lambda value: isinstance(value, bool))
 _SECONDS = _Kind("a positive number of seconds (e.g. 30)", _parse_seconds, _is_number)
 _MAPPING = _Kind(
-    'a table: [tool.pgstack.env] with lines like POSTGRES_DB = "database"',
+    'a table of strings: [tool.pgstack.env] with lines like POSTGRES_DB = "database"',
     _parse_mapping,
     _is_str_table,
 )
@@ -345,8 +346,11 @@ def _parse(key: str, raw: Any, label: str, place: str = "", *, toml: bool = Fals
     """One value, checked for its kind; ``toml`` values must already have the right type."""
     kind = _KINDS.get(key)
     if kind is None:
-        known = ", ".join(f.name for f in fields(Settings) if f.name != "project_dir")
-        raise ConfigError(f"Unknown setting {key!r} in {label}{place}. Known settings: {known}.")
+        close = difflib.get_close_matches(key, _KINDS, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise ConfigError(
+            f"Unknown setting {key!r} in {label}{place}{hint}. Known settings: {', '.join(_KINDS)}."
+        )
     try:
         if toml and not kind.toml_ok(raw):
             raise TypeError(type(raw).__name__)
