@@ -53,6 +53,13 @@ def test_tool_pgstack_that_is_not_a_table_is_named(project):
         assert "must be a table" in text, text
 
 
+def test_tool_that_is_not_a_table_is_named_by_the_cli(project):
+    """(pytest itself fails on such a file before any plugin runs, with its own message.)"""
+    (project.path / "pyproject.toml").write_text('tool = "yes"\n')
+    text = cli_refused(project, "status")
+    assert str(project.path / "pyproject.toml") in text and "must be a table" in text, text
+
+
 @pytest.mark.parametrize(
     ("line", "shown", "expected"),
     [
