@@ -42,8 +42,10 @@ def test_falsy_values_override(tmp_path):
 
 
 def test_paths_are_relative_to_the_pyproject(tmp_path):
-    settings = load_settings(_pyproject(tmp_path, 'init_dir = "../db/init"\n'), environ={})
-    assert settings.path(settings.init_dir) == tmp_path.resolve() / "../db/init"
+    (tmp_path / "db" / "init").mkdir(parents=True)
+    (tmp_path / "app").mkdir()
+    settings = load_settings(_pyproject(tmp_path / "app", 'init_dir = "../db/init"\n'), environ={})
+    assert settings.path(settings.init_dir) == tmp_path.resolve() / "app/../db/init"
     assert Settings().path(None) is None
 
 

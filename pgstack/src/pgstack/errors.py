@@ -72,6 +72,10 @@ class MigrationFailed(PgstackError):
     """Migrations failed while building the template; no template is left usable."""
 
 
+class MigrationTimedOut(MigrationFailed):
+    """A migrate or seed command ran past migrate_timeout and was killed."""
+
+
 class TemplateBuildFailed(PgstackError):
     """The template database could not be created, locked or marked complete."""
 

@@ -7,17 +7,21 @@ defaults. Paths in pyproject are relative to the folder holding that pyproject.t
 
 from __future__ import annotations
 
+import difflib
+import math
 import os
+import re
 import tempfile
 import tomllib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from pgstack import urls
 from pgstack.environment import check_mapping
 from pgstack.errors import ConfigError
+from pgstack.ownership import new_run_id
 
 ENV_PREFIX = "PGSTACK_"
 
@@ -96,6 +100,8 @@ class Settings:
     # environment, from command_cwd (default: the project folder).
     command: str | None = None
     command_cwd: str | None = None
+    # Seconds the command (and seed_command) may run; then its process group is killed.
+    migrate_timeout: float = 600.0
     # Run after migrations, inside the template, so every clone starts with these rows:
     # SQL files (or folders of them) and/or a shell command.
     seed: tuple[str, ...] = ()
@@ -147,33 +153,108 @@ class Settings:
         return urls.check_redis_url(url, self.redis_url_env)
 
 
-_PARSERS: dict[str, Callable[[Any], Any]] = {
-    "database_url_env": str,
-    "redis_url_env": str,
-    "env": _parse_mapping,
-    "migrator": str,
-    "alembic_config": _parse_str,
-    "alembic_x": _parse_list,
-    "sql_dir": _parse_str,
-    "command": _parse_str,
-    "command_cwd": _parse_str,
-    "seed": _parse_paths,
-    "seed_command": _parse_str,
-    "init_dir": _parse_str,
-    "postgres_conf": _parse_str,
-    "schema_inputs": _parse_paths,
-    "env_file": _parse_str,
-    "app_role": _parse_str,
-    "redis": _parse_bool,
-    "use_up": _parse_bool,
-    "keep": _parse_bool,
-    "pg_bin": _parse_str,
-    "redis_bin": _parse_str,
-    "prefix": str,
-    "ready_timeout": float,
-    "keep_failed": _parse_bool,
-    "allow_any_server": _parse_bool,
-    "tmp_dir": str,
+@dataclass(frozen=True)
+class _Kind:
+    """What a setting holds: how text (environment, options) is read, and which TOML values
+    pyproject may give, so a wrong type is refused instead of turned into a string."""
+
+    expected: str
+    parse: Callable[[Any], Any]
+    toml_ok: Callable[[Any], bool]
+
+
+def _is_str(value: Any) -> bool:
+    return isinstance(value, str)
+
+
+def _is_str_list(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(item, str) for item in value)
+
+
+def _is_str_table(value: Any) -> bool:
+    return isinstance(value, dict) and all(isinstance(item, str) for item in value.values())
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _parse_seconds(value: Any) -> float:
+    """A timeout: 0, negative, NaN or infinite would never wait or never stop waiting."""
+    if isinstance(value, bool):
+        raise ValueError("not a number")
+    seconds = float(value)
+    if not math.isfinite(seconds) or seconds <= 0:
+        raise ValueError("not a positive number")
+    return seconds
+
+
+# PostgreSQL cuts names longer than 63 bytes, so two cut names can be the same database.
+# The longest name pgstack builds from the prefix is a per-test clone of a worker's database:
+# "{prefix}_{run id}_{worker}_f{n}" (stack.worker_database, fresh.py); the template
+# "{prefix}_tpl_{16 hex}" (template.py) and `pgstack psql`'s "{prefix}_{run id}_inspect"
+# are shorter. Workers up to gw999 and 99999 fresh clones per worker fit.
+NAME_BYTES = 63
+LONGEST_SUFFIX = f"_{new_run_id()}_gw999_f99999"
+MAX_PREFIX = NAME_BYTES - len(LONGEST_SUFFIX)
+# Names stay plain identifiers: no quoting needed in psql, URLs or LIKE patterns.
+_PREFIX = re.compile(r"[a-z_][a-z0-9_]*")
+
+
+def _parse_prefix(value: Any) -> str:
+    text = str(value)
+    if not _PREFIX.fullmatch(text) or len(text) > MAX_PREFIX:
+        raise ValueError("not a usable prefix")
+    return text
+
+
+_TEXT = _Kind("a string", str, _is_str)
+_OPTIONAL_TEXT = _Kind("a string", _parse_str, _is_str)
+_WORDS = _Kind("a list of strings", _parse_list, _is_str_list)
+_PATHS = _Kind("a list of paths (strings)", _parse_paths, _is_str_list)
+_FLAG = _Kind("true or false", _parse_bool, lambda value: isinstance(value, bool))
+_SECONDS = _Kind("a positive number of seconds (e.g. 30)", _parse_seconds, _is_number)
+_MAPPING = _Kind(
+    'a table of strings: [tool.pgstack.env] with lines like POSTGRES_DB = "database"',
+    _parse_mapping,
+    _is_str_table,
+)
+_PREFIX_KIND = _Kind(
+    f"lowercase letters, digits and _ (not starting with a digit), at most {MAX_PREFIX} "
+    f"characters: PostgreSQL cuts database names at {NAME_BYTES} bytes and pgstack adds up "
+    f"to {len(LONGEST_SUFFIX)} to the prefix (_<run id>_<worker>_f<n>)",
+    _parse_prefix,
+    _is_str,
+)
+
+_KINDS: dict[str, _Kind] = {
+    "database_url_env": _TEXT,
+    "redis_url_env": _TEXT,
+    "env": _MAPPING,
+    "migrator": _TEXT,
+    "alembic_config": _OPTIONAL_TEXT,
+    "alembic_x": _WORDS,
+    "sql_dir": _OPTIONAL_TEXT,
+    "command": _OPTIONAL_TEXT,
+    "command_cwd": _OPTIONAL_TEXT,
+    "migrate_timeout": _SECONDS,
+    "seed": _PATHS,
+    "seed_command": _OPTIONAL_TEXT,
+    "init_dir": _OPTIONAL_TEXT,
+    "postgres_conf": _OPTIONAL_TEXT,
+    "schema_inputs": _PATHS,
+    "env_file": _OPTIONAL_TEXT,
+    "app_role": _OPTIONAL_TEXT,
+    "redis": _FLAG,
+    "use_up": _FLAG,
+    "keep": _FLAG,
+    "pg_bin": _OPTIONAL_TEXT,
+    "redis_bin": _OPTIONAL_TEXT,
+    "prefix": _PREFIX_KIND,
+    "ready_timeout": _SECONDS,
+    "keep_failed": _FLAG,
+    "allow_any_server": _FLAG,
+    "tmp_dir": _TEXT,
 }
 MIGRATORS = ("alembic", "sql", "command", "none")
 
@@ -186,11 +267,15 @@ def read_pyproject_table(pyproject: Path) -> dict[str, Any] | None:
         data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{pyproject} is not valid TOML: {exc}") from exc
-    table = data.get("tool", {}).get("pgstack")
+    tool = data.get("tool", {})
+    table = tool.get("pgstack") if isinstance(tool, dict) else tool
     if table is None:
         return None
     if not isinstance(table, dict):
-        raise ConfigError(f"[tool.pgstack] in {pyproject} must be a table")
+        raise ConfigError(
+            f"[tool.pgstack] in {pyproject} is {table!r}, but it must be a table: a "
+            '[tool.pgstack] section with lines like migrator = "alembic".'
+        )
     return table
 
 
@@ -206,13 +291,8 @@ def load_settings(
     values: dict[str, Any] = {}
     for name, raw in table.items():
         key = name.replace("-", "_")
-        if key == "env" and not isinstance(raw, dict):
-            raise ConfigError(
-                f"[tool.pgstack] env in {pyproject} must be a table: "
-                '[tool.pgstack.env] with lines like POSTGRES_DB = "database".'
-            )
-        values[key] = _parse(key, raw, f"[tool.pgstack] {name} in {pyproject}")
-    for key in _PARSERS:
+        values[key] = _parse(key, raw, f"[tool.pgstack] {name}", f" in {pyproject}", toml=True)
+    for key in _KINDS:
         env_name = ENV_PREFIX + key.upper()
         if env_name in environ:
             values[key] = _parse(key, environ[env_name], f"environment variable {env_name}")
@@ -248,6 +328,7 @@ def _check(settings: Settings) -> None:
                 "whose change must rebuild the template (pgstack cannot see what a command "
                 'reads), e.g. schema_inputs = ["alembic.ini", "app/alembic"].'
             )
+    _check_init_dir(settings)
     check_mapping(settings.env, "[tool.pgstack.env] / PGSTACK_ENV")
     if settings.database_url_env in settings.env:
         raise ConfigError(
@@ -257,12 +338,33 @@ def _check(settings: Settings) -> None:
         )
 
 
-def _parse(key: str, raw: Any, where: str) -> Any:
-    parser = _PARSERS.get(key)
-    if parser is None:
-        known = ", ".join(f.name for f in fields(Settings) if f.name != "project_dir")
-        raise ConfigError(f"Unknown setting {key!r} in {where}. Known settings: {known}.")
+def _check_init_dir(settings: Settings) -> None:
+    """A misspelt init_dir would build templates without the project's roles/extensions."""
+    path = settings.path(settings.init_dir)
+    if path is None or path.is_dir():
+        return
+    problem = "is a file, not a folder" if path.exists() else "does not exist"
+    raise ConfigError(
+        f"init_dir {settings.init_dir!r} is {path}, which {problem}. init_dir is the folder "
+        "of *.sql files run into each new template (roles, extensions): create it, or fix "
+        "or remove init_dir in [tool.pgstack] (or PGSTACK_INIT_DIR)."
+    )
+
+
+def _parse(key: str, raw: Any, label: str, place: str = "", *, toml: bool = False) -> Any:
+    """One value, checked for its kind; ``toml`` values must already have the right type."""
+    kind = _KINDS.get(key)
+    if kind is None:
+        close = difflib.get_close_matches(key, _KINDS, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise ConfigError(
+            f"Unknown setting {key!r} in {label}{place}{hint}. Known settings: {', '.join(_KINDS)}."
+        )
     try:
-        return parser(raw)
+        if toml and not kind.toml_ok(raw):
+            raise TypeError(type(raw).__name__)
+        return kind.parse(raw)
     except (TypeError, ValueError) as exc:
-        raise ConfigError(f"Bad value {raw!r} for {key} in {where}: {exc}") from exc
+        raise ConfigError(
+            f"{label} = {raw!r}{place} is not valid: {key} must be {kind.expected}."
+        ) from exc

@@ -148,6 +148,7 @@ def template_spec(settings: Settings) -> TemplateSpec:
             cwd=settings.path(settings.command_cwd) or settings.project_dir,
             url_env=settings.database_url_env,
             env=settings.env,
+            timeout=settings.migrate_timeout,
             what="Seed command",
             name="seed",
         )

@@ -22,6 +22,7 @@ class CommandMigrator:
     cwd: Path
     url_env: str = "DATABASE_URL"
     env: dict[str, str] = field(default_factory=dict)
+    timeout: float = Settings.migrate_timeout
     what: str = "Migration command"
     name: str = "command"
 
@@ -33,6 +34,7 @@ class CommandMigrator:
             cwd=settings.path(settings.command_cwd) or settings.project_dir,
             url_env=settings.database_url_env,
             env=settings.env,
+            timeout=settings.migrate_timeout,
         )
 
     def inputs(self) -> list[Path]:
@@ -50,4 +52,5 @@ class CommandMigrator:
             cwd=self.cwd,
             env=environment.for_command(self.env, self.url_env, url),
             what=f"{self.what} (template {urls.describe(url)})",
+            timeout=self.timeout,
         )

@@ -132,7 +132,10 @@ def pytest_load_initial_conftests(early_config: pytest.Config) -> None:
         config.stash[STATE_KEY] = PluginState(False, "disabled with --no-pgstack")
         return
     project_dir = _project_dir(config)
-    configured = read_pyproject_table(project_dir / "pyproject.toml") is not None
+    try:
+        configured = read_pyproject_table(project_dir / "pyproject.toml") is not None
+    except PgstackError as exc:
+        raise pytest.UsageError(f"pgstack: {exc}") from exc
     if not configured and os.environ.get(ENABLE_ENV, "") not in {"1", "true", "yes"}:
         config.stash[STATE_KEY] = PluginState(
             False,
