@@ -7,11 +7,13 @@ Commands work on the project whose pyproject.toml is in the current folder (or
 from __future__ import annotations
 
 import contextlib
+import os
 import shlex
 import shutil
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -213,7 +215,12 @@ def _find_database(url: str, prefix: str, target: str) -> str:
 
 
 def _run_psql(binary: str, url: str, args: tuple[str, ...]) -> int:
-    return subprocess.call([binary, url, *args])
+    """psql gets the password in PGPASSWORD: a command line is visible to every account."""
+    parsed = urls.parse(url)
+    env = dict(os.environ)
+    if parsed.password is not None:
+        env["PGPASSWORD"] = parsed.password
+    return subprocess.call([binary, replace(parsed, password=None).render(), *args], env=env)
 
 
 @main.command()

@@ -363,14 +363,19 @@ def redis_db_index(worker_id: str) -> int:
 def _checked_redis_url(base: str, worker_id: str) -> str:
     import redis
 
+    index = redis_db_index(worker_id)
     client = redis.Redis.from_url(base, socket_connect_timeout=5)
     try:
         available = int(client.config_get("databases").get("databases", 16))
     except redis.RedisError:
-        available = 16  # CONFIG may be disabled on managed servers; assume the default
+        # CONFIG is disabled (pgstack's own Redis, managed servers): ask for the database.
+        try:
+            client.execute_command("SELECT", index)
+            available = index + 1
+        except redis.ResponseError:  # "DB index is out of range"
+            available = index
     finally:
         client.close()
-    index = redis_db_index(worker_id)
     if index >= available:
         raise RedisDatabasesExhausted(
             f"Redis at {base} has {available} logical databases (0 stays unused), but "
