@@ -168,13 +168,13 @@ def sweep_dead(base: Path, prefix: str, server_pid_file: str) -> list[Path]:
             pid = int((folder / OWNER_FILE).read_text().strip())
         except (OSError, ValueError):
             continue  # not one of ours, or still being created
-        if pid_alive(pid):
+        if pid_running(pid):
             continue
         try:
             server_pid = int((folder / server_pid_file).read_text().splitlines()[0])
         except (OSError, ValueError, IndexError):
             server_pid = None
-        if server_pid is not None and pid_alive(server_pid):
+        if server_pid is not None and pid_running(server_pid):
             continue  # still shutting down, or a detached `pgstack up` server
         shutil.rmtree(folder, ignore_errors=True)
         removed.append(folder)
