@@ -72,6 +72,8 @@ def load(settings: Settings) -> UpState | None:
     with ``UnsafeFolder``, never read.
     """
     folder = state_dir(settings)
+    if not os.path.lexists(folder):
+        return None
     try:
         private_dirs.check_private_dir(folder)
         text = private_dirs.read_file(folder / "state.json")

@@ -76,13 +76,24 @@ def start_redis(
         url=lambda port: _url(password, port),
         waiter=wait_for_redis,
         log_path=work_dir / "server.log",
-        fix="See the server log above; set PGSTACK_REDIS_BIN to try another binary.",
+        fix="See the server log above; set PGSTACK_REDIS_BIN to try another binary."
+        + _reach_hint(run_as),
         run_as=run_as,
         detach=detach,
     )
     embedded = EmbeddedRedis(work_dir, server, binary=binary, password=password)
     embedded._spawn(wait, timeout)
     return embedded
+
+
+def _reach_hint(run_as: RunAs | None) -> str:
+    if run_as is None:
+        return ""
+    return (
+        f" As root, Redis runs as {run_as.name!r}, which must be able to reach pgstack's "
+        "tmp folder (every parent needs o+x): set PGSTACK_TMP_DIR to one it can, e.g. "
+        "/dev/shm."  # noqa: S108 - advice, not a path we use
+    )
 
 
 def _config(work_dir: Path, password: str) -> str:
