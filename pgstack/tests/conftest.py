@@ -150,6 +150,11 @@ def redis_server() -> Iterator[EmbeddedRedis]:
     server.stop()
 
 
+def pgstack_dir(tmp_dir: Path) -> Path:
+    """pgstack's private folder inside a tmp folder: where its servers' folders are."""
+    return tmp_dir / f"pgstack-{os.geteuid()}"
+
+
 @pytest.fixture
 def shm_dir() -> Iterator[Path]:
     """A scratch folder every account can reach (tmp_path is private to root)."""

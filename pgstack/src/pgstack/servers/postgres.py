@@ -210,7 +210,7 @@ def _copy_cluster(source: Path, pgdata: Path, run_as: RunAs | None) -> None:
     if result.returncode != 0:
         fix = f"Delete {source} to have it made again."
         if health.NO_SPACE in result.stderr:
-            fix = health.disk_full_hint(str(pgdata.parent.parent))
+            fix = health.disk_full_hint(str(pgdata.parents[2]))  # the tmp folder
         raise ServerStartFailed(
             f"Could not copy the cached cluster {source} to {pgdata}: "
             f"{result.stderr.strip()}. {fix}"
@@ -235,7 +235,7 @@ def _initdb(bin_dir: Path, pgdata: Path, run_as: RunAs | None, pwfile: Path) -> 
         if health.NO_SPACE in output:
             raise ServerStartFailed(
                 f"initdb{who} failed in {pgdata}: {health.NO_SPACE}. "
-                + health.disk_full_hint(str(pgdata.parent.parent))
+                + health.disk_full_hint(str(pgdata.parents[2]))  # the tmp folder
             )
         raise ServerStartFailed(
             f"initdb{who} failed in {pgdata} (binaries: {bin_dir}), exit {result.returncode}:\n"
