@@ -17,7 +17,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from conftest import Project, cli
+from conftest import Project, assert_nothing_ran, cli, output
 from intruder import Intruder
 from pgstack.errors import PgstackError
 from pgstack.servers.postgres import EmbeddedPostgres, start_postgres
@@ -344,3 +344,17 @@ def test_the_next_start_sweeps_the_folder_of_a_redis_killed_with_9(shm_dir: Path
     server = start_redis(tmp_dir=shm_dir)
     server.stop()
     assert not folder.exists(), f"the dead Redis's folder {folder} was not swept"
+
+
+def test_a_run_refuses_an_unsafe_tmp_folder_clearly(project: Project, shm_dir: Path):
+    open_tmp = shm_dir / "open"
+    open_tmp.mkdir()
+    open_tmp.chmod(0o777)
+    project.server_url = None
+    project.write_test("test_ok", "def test_ok(db_session):\n    pass\n")
+    result = project.run(env={"PGSTACK_TMP_DIR": str(open_tmp)})
+    assert_nothing_ran(result)
+    text = output(result)
+    assert "without the sticky bit" in text and str(open_tmp) in text, text
+    assert "INTERNALERROR" not in text and "Traceback" not in text, text
+    assert list(open_tmp.iterdir()) == []  # nothing made in a folder others can change
