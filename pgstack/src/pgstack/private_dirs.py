@@ -110,15 +110,6 @@ def _not_private(info: os.stat_result, *, directory: bool) -> str | None:
     return None
 
 
-def private_subdir(base: Path, name: str) -> Path:
-    """A folder of ours inside ``base`` (made 0700 if missing), checked like ``base``."""
-    folder = base / name
-    with contextlib.suppress(FileExistsError):
-        os.mkdir(folder, 0o700)
-    check_private_dir(folder)
-    return folder
-
-
 def create_file(path: Path, text: str, *, owner: tuple[int, int] | None = None) -> None:
     """Write a new 0600 file: never through a symlink, never over an existing file."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
