@@ -62,17 +62,14 @@ def _conf_dir() -> Path:
 
 @pytest.fixture(scope="session")
 def password_server() -> Iterator[EmbeddedPostgres]:
-    """A server that asks every role but the superuser for a password (scram-sha-256).
+    """A server that asks every role for a password over TCP (scram-sha-256), like
+    every embedded server; its own hba file, as a project's postgres_conf may set one.
 
     Role ``tester`` (password ``right``, CREATEDB) logs in over TCP.
     """
     folder = _conf_dir()
     hba = folder / "pg_hba.conf"
-    hba.write_text(
-        "local all all trust\n"
-        "host all postgres 127.0.0.1/32 trust\n"
-        "host all all 127.0.0.1/32 scram-sha-256\n"
-    )
+    hba.write_text("local all all trust\nhost all all 127.0.0.1/32 scram-sha-256\n")
     conf = folder / "password.conf"
     conf.write_text(f"hba_file = '{hba}'\npassword_encryption = 'scram-sha-256'\n")
     for path in (hba, conf):
@@ -148,6 +145,11 @@ def redis_server() -> Iterator[EmbeddedRedis]:
     server = start_redis(tmp_dir=Path(_default_tmp_dir()))
     yield server
     server.stop()
+
+
+def pgstack_dir(tmp_dir: Path) -> Path:
+    """pgstack's private folder inside a tmp folder: where its servers' folders are."""
+    return tmp_dir / f"pgstack-{os.geteuid()}"
 
 
 @pytest.fixture

@@ -36,7 +36,7 @@ def test_up_run_keep_clean_down(up_project):
     assert "already running" in again.stdout and "reused" in again.stdout, again.stdout
 
     exports = cli(project, "env").stdout
-    assert exports.startswith("export DATABASE_URL=postgresql://postgres@127.0.0.1:"), exports
+    assert exports.startswith("export DATABASE_URL=postgresql://postgres:"), exports
     status = cli(project, "status")
     assert status.returncode == 0 and "(complete, current)" in status.stdout, status.stdout
 

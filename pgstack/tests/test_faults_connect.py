@@ -12,6 +12,8 @@ import time
 import pytest
 from conftest import assert_nothing_ran, output
 
+from pgstack import urls
+
 pytestmark = pytest.mark.reliability
 
 OK_TEST = "def test_ok(db_session):\n    pass\n"
@@ -64,7 +66,7 @@ def test_wrong_password_stops_at_once_with_the_fix(project, password_server):
 
 def test_missing_database_stops_at_once_and_names_it(project, pg_server):
     project.write_test("test_ok", OK_TEST)
-    project.server_url = _port_url(pg_server, "postgres", "no_such_test_db")
+    project.server_url = urls.with_database(pg_server.url, "no_such_test_db")
     started = time.monotonic()
     result = project.run(env={"PGSTACK_READY_TIMEOUT": "60"})
     assert time.monotonic() - started < 30

@@ -4,7 +4,7 @@ next run recovers (and, on a shared server, drops what the dead run left)."""
 from __future__ import annotations
 
 import pytest
-from conftest import output
+from conftest import output, pgstack_dir
 from pgstack.ownership import owned_databases
 
 pytestmark = pytest.mark.reliability
@@ -84,7 +84,7 @@ def test_embedded_postgres_killed_mid_run(project, shm_dir, workers):
     project.write_test("test_kill", KILL_POSTGRES)
     result = project.run(*workers, env=env)
     _assert_stopped_with(result, "The embedded PostgreSQL at 127.0.0.1:")
-    left = [p.name for p in shm_dir.glob("pgstack-pg-*")]
+    left = [p.name for p in pgstack_dir(shm_dir).glob("pgstack-pg-*")]
     assert left == [], f"the dead server's folder is left: {left}"
 
     project.write_test("test_kill", OK_TEST)  # the next run recovers on its own
@@ -125,8 +125,8 @@ def test_embedded_redis_killed_mid_run(project, shm_dir, workers):
     env = {"PGSTACK_TMP_DIR": str(shm_dir)}
     project.write_test("test_kill", KILL_REDIS)
     result = project.run(*workers, env=env)
-    _assert_stopped_with(result, "Redis at redis://127.0.0.1:")
-    assert [p.name for p in shm_dir.glob("pgstack-*") if "initdb" not in p.name] == []
+    _assert_stopped_with(result, "Redis at redis://")
+    assert [p.name for p in pgstack_dir(shm_dir).glob("pgstack-*") if "initdb" not in p.name] == []
 
     project.write_test("test_kill", "def test_ok(redis_client):\n    assert redis_client.ping()\n")
     project.run(*workers, env=env).assert_outcomes(passed=1)

@@ -15,7 +15,7 @@ from pathlib import Path
 import psycopg
 import pytest
 import redis
-from conftest import assert_nothing_ran, output
+from conftest import assert_nothing_ran, output, pgstack_dir
 from pgstack.servers import process
 from pgstack.servers.binaries import find_redis_server
 from pgstack.servers.postgres import start_postgres
@@ -177,4 +177,6 @@ def test_tmpfs_that_fills_up_mid_run(project, small_tmpfs):
     result.assert_outcomes(failed=1)
     assert "DiskFull" in text and "Check free disk space" in text
     assert "pgstack: disk full" in text and f"{small_tmpfs} (" in text, text
-    assert [p.name for p in small_tmpfs.glob("pgstack-pg-*")] == [], "the server's data is left"
+    assert [p.name for p in pgstack_dir(small_tmpfs).glob("pgstack-pg-*")] == [], (
+        "the server's data is left"
+    )

@@ -22,7 +22,7 @@ from pgstack.servers.postgres import EmbeddedPostgres, start_postgres
 from pgstack.settings import _default_tmp_dir
 from psycopg import sql
 
-from pgstack import janitor
+from pgstack import janitor, urls
 
 pytestmark = pytest.mark.reliability
 
@@ -49,7 +49,7 @@ def durable_server() -> Iterator[EmbeddedPostgres]:
 
 
 def _url(server: EmbeddedPostgres, database: str) -> str:
-    return f"postgresql://postgres@127.0.0.1:{server.port}/{database}"
+    return urls.with_database(server.url, database)
 
 
 def _pgstack_named(server: EmbeddedPostgres) -> list[str]:

@@ -52,6 +52,16 @@ class ServerStartFailed(PgstackError):
     """An embedded server was found but did not start."""
 
 
+class UnsafeFolder(PgstackError):
+    """A folder or file pgstack must trust could be changed, or was planted, by another
+    account (a symlink, another owner, open permissions)."""
+
+
+class ForeignStackState(PgstackError):
+    """The ``pgstack up`` state names a process or folder that is not the stack's own:
+    ``pgstack down`` left it alone."""
+
+
 class ServerNotReady(PgstackError):
     """A server did not answer a real query before the deadline."""
 

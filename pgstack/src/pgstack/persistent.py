@@ -1,10 +1,15 @@
 """The stack ``pgstack up`` leaves running, so test runs skip server start and migrations.
 
 One stack per project folder. Its servers are detached (they outlive the command), their
-coordinates are in ``state.json`` in a folder derived from the project's path, and test
-runs of that project use them when no ``DATABASE_URL`` is set. The template is built at
-``up`` and reused by every run while the schema's hash holds; ``pgstack down`` stops the
-servers and deletes their folders.
+coordinates (with their passwords) are in ``state.json`` in a folder derived from the
+project's path, inside pgstack's private folder (``pgstack.private_dirs``), and test runs
+of that project use them when no ``DATABASE_URL`` is set. The template is built at ``up``
+and reused by every run while the schema's hash holds; ``pgstack down`` stops the servers
+and deletes their folders.
+
+``down`` trusts the state only as far as it can check it: it deletes folders inside the
+private folder only, and signals a pid only once ``/proc`` shows it is the server it
+started (its account, its working folder inside the recorded server folder).
 """
 
 from __future__ import annotations
@@ -21,7 +26,14 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from pgstack.servers.process import pid_running
+from pgstack import private_dirs
+from pgstack.errors import ForeignStackState
+from pgstack.servers.binaries import unprivileged_account
+from pgstack.servers.postgres import DIR_PREFIX as POSTGRES_DIRS
+from pgstack.servers.postgres import start_postgres
+from pgstack.servers.process import pid_running, runs_in
+from pgstack.servers.redis import DIR_PREFIX as REDIS_DIRS
+from pgstack.servers.redis import start_redis
 from pgstack.settings import Settings
 
 STATE_PREFIX = "pgstack-up-"
@@ -48,16 +60,28 @@ class UpState:
 
 
 def state_dir(settings: Settings) -> Path:
-    """``<tmp_dir>/pgstack-up-<hash of the project folder>``: one stack per project."""
+    """``<private folder>/pgstack-up-<hash of the project folder>``: one stack per project."""
     key = hashlib.sha256(str(settings.project_dir).encode()).hexdigest()[:12]
-    return Path(settings.tmp_dir) / f"{STATE_PREFIX}{key}"
+    return private_dirs.base_dir(Path(settings.tmp_dir)) / f"{STATE_PREFIX}{key}"
 
 
 def load(settings: Settings) -> UpState | None:
-    """The recorded stack, alive or not; None when ``up`` never ran (or ``down`` did)."""
+    """The recorded stack, alive or not; None when ``up`` never ran (or ``down`` did).
+
+    A state file that is not ours (a symlink, another owner, open permissions) is refused
+    with ``UnsafeFolder``, never read.
+    """
+    folder = state_dir(settings)
+    if not os.path.lexists(folder):
+        return None
     try:
-        return UpState(**json.loads((state_dir(settings) / "state.json").read_text()))
-    except (OSError, ValueError, TypeError):
+        private_dirs.check_private_dir(folder)
+        text = private_dirs.read_file(folder / "state.json")
+    except FileNotFoundError:
+        return None
+    try:
+        return UpState(**json.loads(text))
+    except (ValueError, TypeError):
         return None
 
 
@@ -71,23 +95,22 @@ def running(settings: Settings) -> UpState | None:
 def locked(settings: Settings) -> Iterator[Path]:
     """One ``up``/``down`` at a time per project."""
     folder = state_dir(settings)
-    folder.mkdir(mode=0o755, exist_ok=True)
-    with open(folder / "lock", "w") as lock:
+    with contextlib.suppress(FileExistsError):
+        folder.mkdir(mode=0o700)
+    private_dirs.check_private_dir(folder)
+    with private_dirs.open_lock(folder / "lock") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         yield folder
 
 
 def start(settings: Settings) -> tuple[UpState, bool]:
     """Start the stack, or return the running one; True when this call started it."""
-    from pgstack.servers.postgres import start_postgres
-    from pgstack.servers.redis import start_redis
-
     with locked(settings) as folder:
         current = load(settings)
         if current is not None and current.alive():
             return current, False
         if current is not None:
-            _remove(current)  # a stack whose servers died (reboot, kill): start afresh
+            _remove(current, folder.parent)  # its servers died (reboot, kill): start afresh
         tmp_dir = Path(settings.tmp_dir)
         postgres = start_postgres(
             tmp_dir=tmp_dir,
@@ -118,32 +141,66 @@ def start(settings: Settings) -> tuple[UpState, bool]:
             redis_dir=str(redis.work_dir) if redis is not None else None,
             started_at=time.time(),
         )
-        tmp = folder / "state.json.tmp"
-        tmp.write_text(json.dumps(asdict(state), indent=2))
-        os.replace(tmp, folder / "state.json")
+        private_dirs.write_atomically(folder / "state.json", json.dumps(asdict(state), indent=2))
         return state, True
 
 
 def stop(settings: Settings) -> UpState | None:
-    """Stop the stack's servers and delete everything it had; None if there was none."""
+    """Stop the stack's servers and delete everything it had; None if there was none.
+
+    Raises ``ForeignStackState`` (after cleaning what is provably ours) when the state
+    names a process or folder that is not the stack's.
+    """
     folder = state_dir(settings)
     if not folder.is_dir():
         return None
     with locked(settings):
         state = load(settings)
-        if state is not None:
-            _remove(state)
+        left_alone = _remove(state, folder.parent) if state is not None else []
     shutil.rmtree(folder, ignore_errors=True)
+    if left_alone:
+        raise ForeignStackState(
+            f"The `pgstack up` state in {folder} named things that are not the stack's; "
+            "pgstack down left them alone and removed the state:\n"
+            + "\n".join(f"  - {item}" for item in left_alone)
+            + "\nNothing else is needed; if you did not edit that file, another process "
+            "did: check who can write to your tmp folder."
+        )
     return state
 
 
-def _remove(state: UpState) -> None:
-    _terminate(state.postgres_pid, signal.SIGINT)  # PostgreSQL's fast shutdown
-    if state.redis_pid is not None:
-        _terminate(state.redis_pid, signal.SIGTERM)
-    for folder in (state.postgres_dir, state.redis_dir):
-        if folder:
-            shutil.rmtree(folder, ignore_errors=True)
+def _server_account() -> int:
+    """The uid our servers run as: the unprivileged account as root, else ourselves."""
+    account = unprivileged_account()
+    return account.uid if account is not None else os.geteuid()
+
+
+def _remove(state: UpState, base: Path) -> list[str]:
+    """Stop and delete what is provably the stack's; describe what was left alone."""
+    left_alone: list[str] = []
+    uid = _server_account()
+    servers = [
+        ("PostgreSQL", state.postgres_pid, state.postgres_dir, POSTGRES_DIRS, signal.SIGINT),
+        ("Redis", state.redis_pid, state.redis_dir, REDIS_DIRS, signal.SIGTERM),
+    ]
+    for label, pid, folder, prefix, sig in servers:
+        if not folder:
+            continue
+        if not private_dirs.is_child(base, folder, prefix):
+            left_alone.append(
+                f"{label} folder {folder}: not a {prefix}* server folder in pgstack's folder {base}"
+            )
+            continue
+        if pid is not None and pid_running(pid):
+            if runs_in(pid, Path(folder), uid):
+                _terminate(pid, sig)
+            else:
+                left_alone.append(
+                    f"{label} pid {pid}: not the server started in {folder} (another "
+                    "account's process, or another program)"
+                )
+        shutil.rmtree(folder, ignore_errors=True)
+    return left_alone
 
 
 def _terminate(pid: int, sig: int) -> None:

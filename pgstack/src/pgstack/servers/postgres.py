@@ -4,6 +4,11 @@ The cluster uses the project's test settings file (the same one the compose ``db
 mounts) and listens on 127.0.0.1 on a free port. As root it runs as an unprivileged
 account. If the process that started it dies, the server stops with it, and the next
 start sweeps the folder it left behind.
+
+Nobody else gets in: the cluster lives in pgstack's private folder (``pgstack.private_dirs``),
+its Unix socket in the cluster's own 0700 folder (trust there reaches only us and the
+server's account), and TCP asks for a password (scram-sha-256), a new random one per
+cluster, set over that socket once the server answers.
 """
 
 from __future__ import annotations
@@ -11,31 +16,40 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import os
+import secrets
 import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote
 
 from pgstack import health
 from pgstack.diagnose import diagnose
 from pgstack.errors import ServerRefused, ServerStartFailed
+from pgstack.private_dirs import base_dir, create_file, open_lock
 from pgstack.servers import process
 from pgstack.servers.binaries import find_postgres_bin, reachable_bin, unprivileged_account
-from pgstack.servers.process import EmbeddedServer, RunAs, ServerProcess
+from pgstack.servers.process import EmbeddedServer, RunAs, ServerProcess, Waiter
 from pgstack.wait import wait_until
 
 SUPERUSER = "postgres"
 DIR_PREFIX = "pgstack-pg-"
-OWNER_FILE = "pgstack.owner"
+OWNER_FILE = process.OWNER_FILE  # where a cluster folder names the pid that owns it
 CACHE_PREFIX = "pgstack-initdb-"
 # Throwaway data on tmpfs: durability buys nothing. fsync=off is also how pgstack.safety
 # recognises a test server when a run is pointed at this one. Written into the cluster's
 # postgresql.conf, so the project's postgres_conf (appended later) can still override it.
-THROWAWAY_SETTINGS = "fsync = off\nsynchronous_commit = off\nfull_page_writes = off\n"
+# mmap: dynamic shared memory lives in the cluster folder (pg_dynshmem), so a postmaster
+# killed with -9 leaves no /dev/shm/PostgreSQL.* segments: they go with the folder.
+THROWAWAY_SETTINGS = (
+    "fsync = off\nsynchronous_commit = off\nfull_page_writes = off\n"
+    "dynamic_shared_memory_type = mmap\n"
+)
 _INITDB_ARGS = (
     "-U",
     SUPERUSER,
-    "--auth=trust",
+    "--auth-local=trust",  # the socket is in the cluster's private folder
+    "--auth-host=scram-sha-256",
     "--encoding=UTF8",
     "--locale=C",
     "--no-sync",
@@ -49,6 +63,7 @@ class EmbeddedPostgres(EmbeddedServer):
 
     bin_dir: Path = Path()
     run_as: RunAs | None = None
+    password: str = ""
 
     @property
     def data_dir(self) -> Path:
@@ -56,7 +71,7 @@ class EmbeddedPostgres(EmbeddedServer):
 
     @property
     def url(self) -> str:
-        return f"postgresql://{SUPERUSER}@127.0.0.1:{self.port}/postgres"
+        return f"postgresql://{SUPERUSER}:{self.password}@127.0.0.1:{self.port}/postgres"
 
 
 def start_postgres(
@@ -74,21 +89,23 @@ def start_postgres(
     already known), so the caller can do other work while PostgreSQL starts; call
     ``wait_ready`` before using it.
     """
-    sweep_stale(tmp_dir)
+    base = base_dir(tmp_dir)
+    sweep_stale(base)
     run_as = unprivileged_account()
-    bin_dir = reachable_bin(find_postgres_bin(pg_bin), run_as, Path(tempfile.gettempdir()))
-    data_dir = Path(tempfile.mkdtemp(prefix=DIR_PREFIX, dir=tmp_dir))
-    (data_dir / OWNER_FILE).write_text(str(os.getpid()))
+    bin_dir = reachable_bin(find_postgres_bin(pg_bin), run_as, base)
+    data_dir = Path(tempfile.mkdtemp(prefix=DIR_PREFIX, dir=base))
+    process.write_owner(data_dir)
     pgdata = data_dir / "data"
     try:
         if run_as is not None:
             os.chown(data_dir, run_as.uid, run_as.gid)
-        _copy_cluster(_initdb_cache(bin_dir, run_as, tmp_dir), pgdata, run_as)
+        _copy_cluster(_initdb_cache(bin_dir, run_as, base), pgdata, run_as)
         if conf_file is not None:
             _append_settings(pgdata, conf_file)
     except BaseException:
         shutil.rmtree(data_dir, ignore_errors=True)
         raise
+    password = secrets.token_urlsafe(24)
     server = ServerProcess(
         label=f"Embedded PostgreSQL (data {pgdata})",
         argv=lambda port: [
@@ -104,23 +121,56 @@ def start_postgres(
             "-c",
             "logging_collector=off",
         ],
-        url=lambda port: f"postgresql://{SUPERUSER}@127.0.0.1:{port}/postgres",
-        waiter=wait_for_postgres,
+        url=lambda port: _socket_url(data_dir, port),
+        waiter=_ready_with_password(password),
         log_path=data_dir / "server.log",
         fix="See the server log above; set PGSTACK_PG_BIN to try other binaries.",
         run_as=run_as,
         env=_clean_env(),
         detach=detach,
     )
-    embedded = EmbeddedPostgres(data_dir, server, bin_dir=bin_dir, run_as=run_as)
+    embedded = EmbeddedPostgres(data_dir, server, bin_dir=bin_dir, run_as=run_as, password=password)
     embedded._spawn(wait, timeout)
     return embedded
 
 
-def _initdb_cache(bin_dir: Path, run_as: RunAs | None, tmp_dir: Path) -> Path:
+def _socket_url(data_dir: Path, port: int) -> str:
+    """The cluster's Unix socket (in its private folder), where we log in before TCP can."""
+    return f"postgresql://{SUPERUSER}@/postgres?host={quote(str(data_dir))}&port={port}"
+
+
+def _ready_with_password(password: str) -> Waiter:
+    """Wait for the server on its socket, then give the superuser this cluster's password."""
+
+    def wait(url: str, **kwargs) -> None:
+        wait_for_postgres(url, **kwargs)
+        _set_password(url, password)
+
+    return wait
+
+
+def _set_password(url: str, password: str) -> None:
+    """Send a SCRAM verifier computed here, so the password itself never reaches the
+    server (nor its log, whatever log_statement says)."""
+    import psycopg
+    from psycopg import sql
+
+    with psycopg.connect(url, autocommit=True, connect_timeout=5) as conn:
+        verifier = conn.pgconn.encrypt_password(
+            password.encode(), SUPERUSER.encode(), b"scram-sha-256"
+        )
+        conn.execute(
+            sql.SQL("ALTER ROLE {} PASSWORD {}").format(
+                sql.Identifier(SUPERUSER), sql.Literal(verifier.decode())
+            )
+        )
+
+
+def _initdb_cache(bin_dir: Path, run_as: RunAs | None, base: Path) -> Path:
     """A pristine initdb'd cluster, made once per binaries+account and copied per run.
 
-    initdb costs ~0.4 s; copying its 40 MB result on tmpfs costs ~0.04 s.
+    initdb costs ~0.4 s; copying its 40 MB result on tmpfs costs ~0.04 s. Its superuser
+    password is random and thrown away after initdb: each cluster gets its own at start.
     """
     stamp = "|".join(
         [
@@ -132,18 +182,20 @@ def _initdb_cache(bin_dir: Path, run_as: RunAs | None, tmp_dir: Path) -> Path:
         ]
     )
     key = hashlib.sha256(stamp.encode()).hexdigest()[:16]
-    cache = tmp_dir / f"{CACHE_PREFIX}{key}"
+    cache = base / f"{CACHE_PREFIX}{key}"
     if (cache / "PG_VERSION").is_file():
         return cache
-    with open(tmp_dir / f"{CACHE_PREFIX}{key}.lock", "w") as lock:
+    with open_lock(base / f"{CACHE_PREFIX}{key}.lock") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # one builder at a time; others reuse its result
         if (cache / "PG_VERSION").is_file():
             return cache
-        staging = Path(tempfile.mkdtemp(prefix=f"{CACHE_PREFIX}{key}.", dir=tmp_dir))
+        staging = Path(tempfile.mkdtemp(prefix=f"{CACHE_PREFIX}{key}.", dir=base))
         try:
-            if run_as is not None:
-                os.chown(staging, run_as.uid, run_as.gid)
-            _initdb(bin_dir, staging / "data", run_as)
+            owner = (run_as.uid, run_as.gid) if run_as is not None else None
+            if owner is not None:
+                os.chown(staging, *owner)
+            create_file(staging / "pwfile", secrets.token_urlsafe(32), owner=owner)
+            _initdb(bin_dir, staging / "data", run_as, staging / "pwfile")
             with open(staging / "data" / "postgresql.conf", "a", encoding="utf-8") as conf:
                 conf.write(f"\n# --- pgstack: a throwaway cluster ---\n{THROWAWAY_SETTINGS}")
             os.rename(staging / "data", cache)
@@ -158,16 +210,16 @@ def _copy_cluster(source: Path, pgdata: Path, run_as: RunAs | None) -> None:
     if result.returncode != 0:
         fix = f"Delete {source} to have it made again."
         if health.NO_SPACE in result.stderr:
-            fix = health.disk_full_hint(str(pgdata.parent.parent))
+            fix = health.disk_full_hint(str(pgdata.parents[2]))  # the tmp folder
         raise ServerStartFailed(
             f"Could not copy the cached cluster {source} to {pgdata}: "
             f"{result.stderr.strip()}. {fix}"
         )
 
 
-def _initdb(bin_dir: Path, pgdata: Path, run_as: RunAs | None) -> None:
+def _initdb(bin_dir: Path, pgdata: Path, run_as: RunAs | None, pwfile: Path) -> None:
     result = process.run_tool(
-        [bin_dir / "initdb", "-D", pgdata, *_INITDB_ARGS],
+        [bin_dir / "initdb", "-D", pgdata, *_INITDB_ARGS, f"--pwfile={pwfile}"],
         run_as=run_as,
         env=_clean_env(),
     )
@@ -183,7 +235,7 @@ def _initdb(bin_dir: Path, pgdata: Path, run_as: RunAs | None) -> None:
         if health.NO_SPACE in output:
             raise ServerStartFailed(
                 f"initdb{who} failed in {pgdata}: {health.NO_SPACE}. "
-                + health.disk_full_hint(str(pgdata.parent.parent))
+                + health.disk_full_hint(str(pgdata.parents[2]))  # the tmp folder
             )
         raise ServerStartFailed(
             f"initdb{who} failed in {pgdata} (binaries: {bin_dir}), exit {result.returncode}:\n"
@@ -245,26 +297,6 @@ def _clean_env() -> dict[str, str]:
     return env
 
 
-def sweep_stale(tmp_dir: Path) -> list[Path]:
+def sweep_stale(base: Path) -> list[Path]:
     """Delete cluster folders whose owning process is gone (a run killed with -9)."""
-    removed: list[Path] = []
-    if not tmp_dir.is_dir():
-        return removed
-    for folder in tmp_dir.glob(DIR_PREFIX + "*"):
-        owner = folder / OWNER_FILE
-        try:
-            pid = int(owner.read_text().strip())
-        except (OSError, ValueError):
-            continue  # not one of ours, or still being created
-        if process.pid_alive(pid):
-            continue
-        postmaster = folder / "data" / "postmaster.pid"
-        try:
-            server_pid = int(postmaster.read_text().splitlines()[0])
-        except (OSError, ValueError, IndexError):
-            server_pid = None
-        if server_pid is not None and process.pid_alive(server_pid):
-            continue  # still shutting down; the next run will take it
-        shutil.rmtree(folder, ignore_errors=True)
-        removed.append(folder)
-    return removed
+    return process.sweep_dead(base, DIR_PREFIX, "data/postmaster.pid")
