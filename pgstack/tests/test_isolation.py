@@ -5,6 +5,8 @@ from __future__ import annotations
 import psycopg
 import pytest
 
+from pgstack import urls
+
 ISOLATION_TESTS = """
 import os
 from sqlalchemy import text
@@ -231,10 +233,11 @@ def test_failed_tests_fresh_database_is_kept_and_printed(project, admin):
     result = project.run()
     result.assert_outcomes(failed=1)
     line = next(line for line in result.outlines if "was kept:" in line)
-    url = line.split("was kept: ")[1].strip()
-    with psycopg.connect(url) as conn:
+    shown = line.split("was kept: ")[1].strip()
+    assert ":***@" in shown  # the note never prints the password
+    name = shown.rsplit("/", 1)[1]
+    with psycopg.connect(urls.with_database(project.server_url, name)) as conn:
         assert conn.execute("SELECT name FROM items").fetchall() == [("evidence",)]
-    name = url.rsplit("/", 1)[1]
     # A later run's janitor leaves kept databases alone...
     project.write_test("test_fresh_fail", "def test_ok():\n    pass\n")
     project.run().assert_outcomes(passed=1)
