@@ -198,6 +198,7 @@ def _alias(name, **extra):
         "HOST": _url.hostname,
         "PORT": _url.port,
         "USER": _url.username,
+        "PASSWORD": _url.password,
         **extra,
     }}
 

@@ -31,7 +31,7 @@ from pgstack.settings import Settings, _default_tmp_dir, load_settings
 from pgstack.stack import redis_url_for_worker, template_spec
 from psycopg import sql
 
-from pgstack import safety
+from pgstack import safety, urls
 
 pytestmark = [pytest.mark.reliability, pytest.mark.security]
 
@@ -48,8 +48,9 @@ def shop(admin) -> Iterator[str]:
     """A database that is not pgstack's, with one table and one row."""
     name = f"shop_{uuid.uuid4().hex[:8]}"
     admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    url = admin.info.dsn
-    with psycopg.connect(url, dbname=name, autocommit=True) as conn:
+    with psycopg.connect(
+        admin.info.dsn, password=admin.info.password, dbname=name, autocommit=True
+    ) as conn:
         conn.execute("CREATE TABLE orders (id int PRIMARY KEY)")
         conn.execute("INSERT INTO orders VALUES (1)")
     yield name
@@ -57,7 +58,7 @@ def shop(admin) -> Iterator[str]:
 
 
 def _tables_and_rows(admin: psycopg.Connection, database: str) -> tuple[list[str], int]:
-    with psycopg.connect(admin.info.dsn, dbname=database) as conn:
+    with psycopg.connect(admin.info.dsn, password=admin.info.password, dbname=database) as conn:
         tables = [
             name
             for (name,) in conn.execute(
@@ -72,7 +73,7 @@ def test_dbname_in_the_query_cannot_redirect_the_run(project, pg_server, admin, 
     """libpq connects to ?dbname= over the path: the run must stop, and `shop` stay as it was."""
     project.write_test("test_ok", OK_TEST)
     template = template_spec(load_settings(project.path)).name()
-    project.server_url = f"postgresql://postgres@127.0.0.1:{pg_server.port}/app_test?dbname={shop}"
+    project.server_url = urls.with_database(pg_server.url, "app_test") + f"?dbname={shop}"
     result = project.run()
     assert_nothing_ran(result)
     text = output(result)
@@ -162,8 +163,9 @@ def test_redis_url_is_checked_like_the_database_url(project, url, expected):
 )
 def test_a_worker_redis_database_cannot_be_overridden_by_the_url(base, where):
     """redis-py takes ?db= over the path, and a unix:// URL's path is its socket."""
+    claimed = [1, 2, 3, 4]  # the databases the run holds, one per worker
     for worker, index in (("main", 1), ("gw0", 1), ("gw3", 4)):
-        options = redis.connection.parse_url(redis_url_for_worker(base, worker))
+        options = redis.connection.parse_url(redis_url_for_worker(base, worker, claimed))
         assert options["db"] == index, (worker, options)
         assert {key: options[key] for key in where} == where, options
 
@@ -193,7 +195,7 @@ def test_target_rule_reads_test_as_a_word(durable_server):
         for name in REFUSED_NAMES + ACCEPTED_NAMES:
             admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     for name in REFUSED_NAMES + ACCEPTED_NAMES:
-        url = f"postgresql://postgres@127.0.0.1:{durable_server.port}/{name}"
+        url = urls.with_database(durable_server.url, name)
         with psycopg.connect(url) as conn:
             if name in REFUSED_NAMES:
                 with pytest.raises(safety.UnsafeTarget, match="does not look like a test server"):
@@ -292,11 +294,10 @@ def test_reprs(pgstack_worker, fresh_database):
 
 @pytest.fixture
 def redis_with_password() -> Iterator[tuple[EmbeddedRedis, str]]:
+    """pgstack's own Redis: it asks for a random password of its own."""
     server = start_redis(tmp_dir=Path(_default_tmp_dir()))
-    secret = f"Rp{uuid.uuid4().hex}"
-    client = redis.Redis.from_url(server.url)
-    client.config_set("requirepass", secret)
-    client.close()
+    secret = redis.connection.parse_url(server.url)["password"]
+    assert secret
     yield server, secret
     server.stop()
 

@@ -207,7 +207,13 @@ def database_of(url: str) -> str:
 
 
 def describe(url: str) -> str:
-    """``host:port/database`` for messages; never includes the password."""
+    """``host:port/database`` (Redis: ``host:port/index``) for messages; never includes the
+    password."""
+    if url.partition("://")[0] in REDIS_SCHEMES:
+        parts = urlsplit(url)
+        if parts.scheme == "unix":
+            return parts.path
+        return f"{parts.hostname or 'localhost'}:{parts.port or 6379}{parts.path or '/0'}"
     parsed = parse(url)
     return f"{parsed.host or 'localhost'}:{parsed.port or 5432}/{parsed.database}"
 
