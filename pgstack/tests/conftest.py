@@ -152,6 +152,15 @@ def pgstack_dir(tmp_dir: Path) -> Path:
     return tmp_dir / f"pgstack-{os.geteuid()}"
 
 
+def server_folders(tmp_dir: Path) -> list[str]:
+    """The servers' data folders pgstack left in a tmp folder (its caches are not counted:
+    the initdb result and copied binaries stay for the next run by design)."""
+    base = pgstack_dir(tmp_dir)
+    return sorted(
+        p.name for pattern in ("pgstack-pg-*", "pgstack-redis-*") for p in base.glob(pattern)
+    )
+
+
 @pytest.fixture
 def shm_dir() -> Iterator[Path]:
     """A scratch folder every account can reach (tmp_path is private to root)."""

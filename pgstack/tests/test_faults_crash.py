@@ -4,7 +4,7 @@ next run recovers (and, on a shared server, drops what the dead run left)."""
 from __future__ import annotations
 
 import pytest
-from conftest import output, pgstack_dir
+from conftest import output, pgstack_dir, server_folders
 from pgstack.ownership import owned_databases
 
 pytestmark = pytest.mark.reliability
@@ -126,7 +126,7 @@ def test_embedded_redis_killed_mid_run(project, shm_dir, workers):
     project.write_test("test_kill", KILL_REDIS)
     result = project.run(*workers, env=env)
     _assert_stopped_with(result, "Redis at redis://")
-    assert [p.name for p in pgstack_dir(shm_dir).glob("pgstack-*") if "initdb" not in p.name] == []
+    assert server_folders(shm_dir) == []
 
     project.write_test("test_kill", "def test_ok(redis_client):\n    assert redis_client.ping()\n")
     project.run(*workers, env=env).assert_outcomes(passed=1)

@@ -11,7 +11,7 @@ import time
 
 import psycopg
 import pytest
-from conftest import pgstack_dir
+from conftest import server_folders
 from pgstack.ownership import owned_databases
 
 from pgstack import urls
@@ -103,12 +103,10 @@ def test_signal_drops_the_runs_databases_on_a_shared_server(project, admin, how)
 def test_signal_stops_the_embedded_servers_and_deletes_their_data(project, shm_dir, how):
     project.server_url = None
     proc, worker_url = start_waiting_run(project, {"PGSTACK_TMP_DIR": str(shm_dir)})
-    servers = sorted(
-        p.name for p in pgstack_dir(shm_dir).glob("pgstack-*") if "initdb" not in p.name
-    )
+    servers = server_folders(shm_dir)
     assert any(name.startswith("pgstack-pg-") for name in servers), servers
     interrupt(proc, how)
-    left = sorted(p.name for p in pgstack_dir(shm_dir).glob("pgstack-*") if "initdb" not in p.name)
+    left = server_folders(shm_dir)
     assert left == [], f"server folders left behind: {left}"
     with pytest.raises(psycopg.OperationalError):
         psycopg.connect(worker_url, connect_timeout=2).close()
