@@ -170,6 +170,19 @@ def test_a_base_folder_planted_by_another_account_is_refused(
     assert "PGSTACK_TMP_DIR" in message, message
 
 
+def test_doctor_fails_on_a_base_folder_planted_by_another_account(
+    project: Project, shared_tmp: Path, intruder: Intruder
+):
+    base = _base(shared_tmp)
+    done = intruder.run("mkdir", "-m", "0777", str(base))
+    assert done.returncode == 0, done.stderr
+    result = cli(project, "doctor", env={"PGSTACK_TMP_DIR": str(shared_tmp)})
+    text = result.stdout + result.stderr
+    assert result.returncode != 0, text
+    assert str(base) in text and "belongs to another account" in text, text
+    assert "Traceback" not in text, text
+
+
 def test_a_tmp_folder_others_can_write_without_sticky_bit_is_refused(shm_dir: Path):
     open_tmp = shm_dir / "open"
     open_tmp.mkdir()

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from conftest import Project, assert_nothing_ran, output
+from conftest import Project, assert_nothing_ran, cli, output
 from pgstack.errors import PgstackError
 from pgstack.migrators import NoMigrator
 from pgstack.migrators.sql import SqlMigrator
@@ -366,3 +366,6 @@ def test_missing_seed_file_is_named(project):
     (project.path / "db" / "seed.sql").unlink()
     result = project.run()
     assert_clear_failure(result, "seed.sql", "not found")
+    doctor = cli(project, "doctor")  # the doctor says so too, before any run
+    assert doctor.returncode == 1, doctor.stdout + doctor.stderr
+    assert "FAIL  migrations" in doctor.stdout and "seed.sql not found" in doctor.stdout

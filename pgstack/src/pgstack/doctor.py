@@ -14,8 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from pgstack import admin, persistent, safety, urls
-from pgstack.errors import PgstackError
+from pgstack import admin, persistent, private_dirs, safety, urls
+from pgstack.errors import PgstackError, UnsafeFolder
 from pgstack.ownership import is_of_checkout, live_runs, owned_databases
 from pgstack.settings import Settings
 
@@ -98,10 +98,14 @@ def _tmp_dir(settings: Settings) -> Check:
         return Check(
             "tmp_dir", FAIL, f"{path} is not a writable folder", "Set PGSTACK_TMP_DIR to one."
         )
+    try:
+        base = private_dirs.base_dir(path)
+    except UnsafeFolder as exc:
+        return Check("tmp_dir", FAIL, str(exc))
     free = shutil.disk_usage(path).free
     tmpfs = _filesystem(path) == "tmpfs"
     detail = f"{path} ({'tmpfs' if tmpfs else _filesystem(path) or 'unknown fs'}, "
-    detail += f"{free // 2**20} MiB free)"
+    detail += f"{free // 2**20} MiB free; pgstack's private folder {base.name})"
     if free < MIN_FREE_BYTES:
         return Check("tmp_dir", FAIL, detail, "Free space there, or set PGSTACK_TMP_DIR.")
     if not tmpfs:
@@ -239,7 +243,7 @@ def _migrations(settings: Settings, server: str | None) -> Check:
         from pgstack.stack import template_spec
 
         spec = template_spec(settings)
-        spec.migrator.check()
+        spec.check()
         name = spec.name()
         if server is None:
             return Check("migrations", OK, f"{settings.migrator}; template {name} (built per run)")
