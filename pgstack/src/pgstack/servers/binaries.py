@@ -15,6 +15,8 @@ import pwd
 import re
 import shutil
 import subprocess
+import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from pgstack.errors import ServerNotFound, ServerStartFailed
@@ -140,26 +142,15 @@ def reachable_bin(bin_dir: Path, run_as: RunAs | None, cache_root: Path) -> Path
     install (bin, lib, share) to a cache folder of ours rather than loosening permissions
     of folders that are not ours.
     """
-    if run_as is None:
-        return bin_dir
-    try:
-        reachable = run_tool([bin_dir / "postgres", "--version"], run_as=run_as).returncode == 0
-    except PermissionError:  # exec itself refused: a parent folder is closed to the account
-        reachable = False
-    if reachable:
+    if run_as is None or can_run(bin_dir / "postgres", run_as):
         return bin_dir
     install = bin_dir.parent
-    stamp = f"{install.resolve()}:{(bin_dir / 'postgres').stat().st_mtime_ns}"
-    key = hashlib.sha256(stamp.encode()).hexdigest()[:12]
-    target = cache_root / f"pgstack-pginstall-{key}"
     # Keep the layout two levels up: wheel binaries find their shared libraries through a
     # relative RPATH into the package's sibling ``<package>.libs`` (auditwheel's convention,
     # e.g. pgserver/pginstall/bin → ../../../pgserver.libs).
     package = install.parent
-    copied_bin = target / package.name / install.name / "bin"
-    if not (copied_bin / "postgres").is_file():
-        staging = cache_root / f"pgstack-pginstall-{key}.{os.getpid()}.tmp"
-        shutil.rmtree(staging, ignore_errors=True)
+
+    def fill(staging: Path) -> None:
         for part in ("bin", "lib", "share"):
             if (install / part).is_dir():
                 shutil.copytree(
@@ -168,10 +159,39 @@ def reachable_bin(bin_dir: Path, run_as: RunAs | None, cache_root: Path) -> Path
         libs = package.parent / f"{package.name}.libs"
         if libs.is_dir():
             shutil.copytree(libs, staging / libs.name, symlinks=True)
+
+    stamp = f"{install.resolve()}:{(bin_dir / 'postgres').stat().st_mtime_ns}"
+    target = cached_copy(cache_root, "pginstall", stamp, fill)
+    return target / package.name / install.name / "bin"
+
+
+def can_run(binary: Path, run_as: RunAs) -> bool:
+    """Whether ``run_as`` can execute ``binary`` (``--version`` succeeds)."""
+    try:
+        return run_tool([binary, "--version"], run_as=run_as).returncode == 0
+    except PermissionError:  # exec itself refused: a parent folder is closed to the account
+        return False
+
+
+def cached_copy(cache_root: Path, kind: str, stamp: str, fill: Callable[[Path], None]) -> Path:
+    """``<cache_root>/pgstack-<kind>-<hash of stamp>``, made once and readable by every
+    account that can reach ``cache_root`` (the server account must run what is in it).
+
+    ``fill`` writes into a staging folder that is renamed into place whole, so the folder
+    exists only complete; when another process wins the race, its identical copy is kept.
+    """
+    key = hashlib.sha256(stamp.encode()).hexdigest()[:12]
+    target = cache_root / f"pgstack-{kind}-{key}"
+    if target.is_dir():
+        return target
+    staging = Path(tempfile.mkdtemp(prefix=f"{target.name}.", dir=cache_root))
+    try:
+        fill(staging)
         for folder in [staging, *(p for p in staging.rglob("*") if p.is_dir())]:
             os.chmod(folder, 0o755)  # noqa: S103 - the unprivileged account must reach it
-        try:
-            os.rename(staging, target)
-        except OSError:  # another process won the race; theirs is identical
-            shutil.rmtree(staging, ignore_errors=True)
-    return copied_bin
+        os.rename(staging, target)
+    except OSError:
+        shutil.rmtree(staging, ignore_errors=True)
+        if not target.is_dir():  # not a lost race: a real failure
+            raise
+    return target

