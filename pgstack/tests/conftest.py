@@ -7,6 +7,7 @@ own embedded server to prove that path.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -80,6 +81,21 @@ def password_server() -> Iterator[EmbeddedPostgres]:
     yield server
     server.stop()
     shutil.rmtree(folder, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def durable_postgres() -> Iterator[EmbeddedPostgres]:
+    """A server configured like a real one (fsync on): only the name rule can let a run in."""
+    folder = _conf_dir()
+    conf = folder / "durable.conf"
+    conf.write_text("fsync = on\n")
+    conf.chmod(0o644)
+    server = start_postgres(tmp_dir=Path(_default_tmp_dir()), conf_file=conf)
+    try:
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -12,14 +12,12 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import psycopg
 import pytest
-from conftest import assert_nothing_ran, cli, output
+from conftest import assert_nothing_ran, cli, durable_postgres, output
 from pgstack.ownership import owned_databases
-from pgstack.servers.postgres import EmbeddedPostgres, start_postgres
-from pgstack.settings import _default_tmp_dir
+from pgstack.servers.postgres import EmbeddedPostgres
 from psycopg import sql
 
 from pgstack import janitor, urls
@@ -32,20 +30,12 @@ OK_TEST = "def test_ok(db_session):\n    pass\n"
 @pytest.fixture(scope="module")
 def durable_server() -> Iterator[EmbeddedPostgres]:
     """A server configured like a real one (fsync on), with databases `shop`, `shop_test`."""
-    folder = Path(_default_tmp_dir()) / f"pgstack-conf-{uuid.uuid4().hex[:8]}"
-    folder.mkdir(mode=0o755)
-    conf = folder / "durable.conf"
-    conf.write_text("fsync = on\n")
-    conf.chmod(0o644)
-    server = start_postgres(tmp_dir=Path(_default_tmp_dir()), conf_file=conf)
-    with psycopg.connect(server.url, autocommit=True) as conn:
-        assert conn.execute("SHOW fsync").fetchone() == ("on",)
-        conn.execute("CREATE DATABASE shop")
-        conn.execute("CREATE DATABASE shop_test")
-    yield server
-    server.stop()
-    conf.unlink()
-    folder.rmdir()
+    with durable_postgres() as server:
+        with psycopg.connect(server.url, autocommit=True) as conn:
+            assert conn.execute("SHOW fsync").fetchone() == ("on",)
+            conn.execute("CREATE DATABASE shop")
+            conn.execute("CREATE DATABASE shop_test")
+        yield server
 
 
 def _url(server: EmbeddedPostgres, database: str) -> str:

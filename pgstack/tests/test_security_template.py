@@ -11,7 +11,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from conftest import Project, assert_nothing_ran, cli, output
+from conftest import ENV_PY, Project, assert_nothing_ran, cli, output
 from pgstack.errors import PgstackError
 from pgstack.migrators import NoMigrator
 from pgstack.migrators.sql import SqlMigrator
@@ -56,25 +56,17 @@ def template_state(admin: psycopg.Connection, name: str) -> str | None:
 
 # --- case 9: a migration file edited while the template is being built -----------------
 
-EDITING_ENV_PY = """\
-import os
+EDITING_ENV_PY = (
+    """\
 from pathlib import Path
-
-from alembic import context
-from sqlalchemy import create_engine, pool
 
 # Someone saves a later migration while the template is being built.
 later = Path(__file__).parent / "versions" / "0002.py"
 later.write_text(later.read_text().replace("ADD COLUMN note text", "ADD COLUMN edited text"))
 
-url = context.config.get_main_option("sqlalchemy.url") or os.environ["DATABASE_URL"]
-engine = create_engine(url, poolclass=pool.NullPool)
-with engine.connect() as connection:
-    context.configure(connection=connection, target_metadata=None)
-    with context.begin_transaction():
-        context.run_migrations()
-engine.dispose()
 """
+    + ENV_PY
+)
 
 
 def test_migration_edited_during_the_build_is_not_marked_complete(project, admin):

@@ -24,8 +24,8 @@ from pathlib import Path
 import psycopg
 import pytest
 import redis
-from conftest import assert_nothing_ran, cli, output
-from pgstack.servers.postgres import EmbeddedPostgres, start_postgres
+from conftest import assert_nothing_ran, cli, durable_postgres, output
+from pgstack.servers.postgres import EmbeddedPostgres
 from pgstack.servers.redis import EmbeddedRedis, start_redis
 from pgstack.settings import Settings, _default_tmp_dir, load_settings
 from pgstack.stack import redis_url_for_worker, template_spec
@@ -173,16 +173,8 @@ def test_a_worker_redis_database_cannot_be_overridden_by_the_url(base, where):
 @pytest.fixture(scope="module")
 def durable_server() -> Iterator[EmbeddedPostgres]:
     """A server that runs like a real one (fsync on): only the name rule can let a run in."""
-    folder = Path(_default_tmp_dir()) / f"pgstack-conf-{uuid.uuid4().hex[:8]}"
-    folder.mkdir(mode=0o755)
-    conf = folder / "durable.conf"
-    conf.write_text("fsync = on\n")
-    conf.chmod(0o644)
-    server = start_postgres(tmp_dir=Path(_default_tmp_dir()), conf_file=conf)
-    yield server
-    server.stop()
-    conf.unlink()
-    folder.rmdir()
+    with durable_postgres() as server:
+        yield server
 
 
 REFUSED_NAMES = ["contests", "latest", "attestation", "testament", "shop", "tester_db"]
