@@ -73,6 +73,7 @@ class RedisClaims:
         self.url = url
         self.run_id = run_id
         self.indexes: list[int] = []
+        self._available: int | None = None  # the server's database count, probed once
         import redis
 
         self._client = redis.Redis.from_url(
@@ -91,7 +92,9 @@ class RedisClaims:
         try:
             # The ones held already, in case they expired meanwhile (and went elsewhere).
             self.indexes = [index for index in self.indexes if self._hold(index)]
-            available = database_count(self.url)
+            if self._available is None:
+                self._available = database_count(self.url)
+            available = self._available
             others = 0
             for index in range(1, available):
                 if len(self.indexes) >= count:
