@@ -211,3 +211,24 @@ def test_embedded_server_as_a_normal_user(shm_dir):
     assert result.returncode == 0, result.stdout + result.stderr
     assert f"server-owner {NORMAL_USER} me {NORMAL_USER}" in result.stdout
     assert "data-left False" in result.stdout
+
+
+def test_an_embedded_run_with_fsync_on_is_not_taken_for_an_outside_server(project):
+    """The run exports DATABASE_URL itself while it starts; the safety rule for outside
+    servers must not then judge pgstack's own embedded server (fsync = on looks durable)."""
+    project.server_url = None
+    conf = project.path / "postgres.conf"
+    conf.write_text("fsync = on\n")
+    conf.chmod(0o644)
+    project.path.chmod(0o755)
+    pyproject = project.path / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text() + 'postgres_conf = "postgres.conf"\n')
+    project.write_test(
+        "test_ok",
+        """
+        def test_ok(db_connection):
+            assert db_connection.execute("SHOW fsync").fetchone()[0] == "on"
+        """,
+    )
+    result = project.run("-n", "2")
+    result.assert_outcomes(passed=1)

@@ -1,6 +1,6 @@
 """pgstack touches only what is provably its own, on servers that look like test servers.
 
-- The target rule (pgstack.safety): a server pgstack did not start is used only if the
+- The target rule (pgstack.target_rules): a server pgstack did not start is used only if the
   database in the URL is named *test* or the server runs with fsync off; the opt-out is
   PGSTACK_ALLOW_ANY_SERVER=1.
 - Databases with pgstack-like names but no valid pgstack marker survive every path that

@@ -126,7 +126,7 @@ def test_each_cluster_has_its_own_password_and_the_log_never_sees_it(shm_dir: Pa
             psycopg.connect(wrong, connect_timeout=5).close()
         with psycopg.connect(second.url) as conn:
             assert conn.execute("SELECT 1").fetchone() == (1,)
-        assert first.password not in first.log_path.read_text()
+        assert first.password not in first.server.log_path.read_text()
     finally:
         first.stop()
         second.stop()

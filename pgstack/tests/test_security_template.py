@@ -18,8 +18,8 @@ from pgstack.migrators.sql import SqlMigrator
 from pgstack.ownership import new_run_id, read_marker
 from pgstack.servers.postgres import EmbeddedPostgres
 from pgstack.settings import load_settings
-from pgstack.stack import template_spec
-from pgstack.template import TemplateSpec, ensure_template
+from pgstack.template import ensure_template
+from pgstack.template_spec import TemplateSpec, template_spec
 from psycopg import sql
 
 from pgstack import janitor, urls

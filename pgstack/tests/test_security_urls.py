@@ -25,13 +25,14 @@ import psycopg
 import pytest
 import redis
 from conftest import assert_nothing_ran, cli, durable_postgres, output
+from pgstack.redis_slots import worker_redis_url
 from pgstack.servers.postgres import EmbeddedPostgres
 from pgstack.servers.redis import EmbeddedRedis, start_redis
 from pgstack.settings import Settings, _default_tmp_dir, load_settings
-from pgstack.stack import redis_url_for_worker, template_spec
+from pgstack.template_spec import template_spec
 from psycopg import sql
 
-from pgstack import safety, urls
+from pgstack import target_rules, urls
 
 pytestmark = [pytest.mark.reliability, pytest.mark.security]
 
@@ -165,7 +166,7 @@ def test_a_worker_redis_database_cannot_be_overridden_by_the_url(base, where):
     """redis-py takes ?db= over the path, and a unix:// URL's path is its socket."""
     claimed = [1, 2, 3, 4]  # the databases the run holds, one per worker
     for worker, index in (("main", 1), ("gw0", 1), ("gw3", 4)):
-        options = redis.connection.parse_url(redis_url_for_worker(base, worker, claimed))
+        options = redis.connection.parse_url(worker_redis_url(base, worker, claimed))
         assert options["db"] == index, (worker, options)
         assert {key: options[key] for key in where} == where, options
 
@@ -190,10 +191,10 @@ def test_target_rule_reads_test_as_a_word(durable_server):
         url = urls.with_database(durable_server.url, name)
         with psycopg.connect(url) as conn:
             if name in REFUSED_NAMES:
-                with pytest.raises(safety.UnsafeTarget, match="does not look like a test server"):
-                    safety.check_target(url, settings, conn)
+                with pytest.raises(target_rules.UnsafeTarget, match="does not look like a test server"):
+                    target_rules.check_target(url, settings, conn)
             else:
-                safety.check_target(url, settings, conn)  # does not raise
+                target_rules.check_target(url, settings, conn)  # does not raise
 
 
 PSQL_WATCH = r"""

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from pgstack.errors import ConfigError
 from pgstack.hashing import fingerprint
-from pgstack.settings import Settings, load_settings
+from pgstack.settings import load_settings
 
 from pgstack import environment
 
@@ -45,8 +45,9 @@ def test_paths_are_relative_to_the_pyproject(tmp_path):
     (tmp_path / "db" / "init").mkdir(parents=True)
     (tmp_path / "app").mkdir()
     settings = load_settings(_pyproject(tmp_path / "app", 'init_dir = "../db/init"\n'), environ={})
-    assert settings.path(settings.init_dir) == tmp_path.resolve() / "app/../db/init"
-    assert Settings().path(None) is None
+    assert settings.init_dir == tmp_path.resolve() / "app/../db/init"
+    assert settings.alembic_config == tmp_path.resolve() / "app/alembic.ini"
+    assert settings.sql_dir is None
 
 
 def test_fingerprint_follows_content_not_location(tmp_path):

@@ -123,7 +123,7 @@ def test_half_built_template_of_dead_run_is_rebuilt(project, admin):
     from pgstack.migrators import migrator_for
     from pgstack.ownership import write_marker
     from pgstack.settings import load_settings
-    from pgstack.template import TemplateSpec
+    from pgstack.template_spec import TemplateSpec
     from psycopg import sql
 
     settings = load_settings(project.path)
@@ -142,7 +142,7 @@ def test_half_built_template_of_dead_run_is_rebuilt(project, admin):
 def test_foreign_database_with_template_name_is_refused(project, admin):
     from pgstack.migrators import migrator_for
     from pgstack.settings import load_settings
-    from pgstack.template import TemplateSpec
+    from pgstack.template_spec import TemplateSpec
     from psycopg import sql
 
     settings = load_settings(project.path)

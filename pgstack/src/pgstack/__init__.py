@@ -6,7 +6,6 @@ from pgstack.errors import (
     MigrationFailed,
     PgstackError,
     RedisDatabasesExhausted,
-    ServerLost,
     ServerNotFound,
     ServerNotReady,
     ServerRefused,
@@ -16,7 +15,6 @@ from pgstack.errors import (
 )
 from pgstack.isolation import make_engine, rollback_session, rollback_transaction
 from pgstack.settings import Settings, load_settings
-from pgstack.stack import RunPlan, Stack, Worker, open_worker, start_stack
 
 __all__ = [
     "CloneFailed",
@@ -24,21 +22,15 @@ __all__ = [
     "MigrationFailed",
     "PgstackError",
     "RedisDatabasesExhausted",
-    "RunPlan",
-    "ServerLost",
     "ServerNotFound",
     "ServerNotReady",
     "ServerRefused",
     "ServerStartFailed",
     "Settings",
-    "Stack",
     "TemplateBuildFailed",
     "UnsafeTarget",
-    "Worker",
     "load_settings",
     "make_engine",
-    "open_worker",
     "rollback_session",
     "rollback_transaction",
-    "start_stack",
 ]

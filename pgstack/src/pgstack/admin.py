@@ -8,7 +8,7 @@ import hashlib
 import psycopg
 
 from pgstack import urls
-from pgstack.diagnose import diagnose
+from pgstack.connect_errors import explain
 from pgstack.errors import ServerNotReady, ServerRefused
 
 LOCK_NAMESPACE = 0x7067  # "pg": first key of every pgstack advisory lock
@@ -28,7 +28,7 @@ def connect(url: str, *, application_name: str = "pgstack") -> psycopg.Connectio
         return conn
     except psycopg.OperationalError as exc:
         message = " ".join(str(exc).split()).rstrip(".")
-        found = diagnose(message, url)
+        found = explain(message, url)
         error = ServerRefused if found.final else ServerNotReady
         raise error(
             f"Cannot connect to PostgreSQL at {urls.describe(url)}: {message}. {found.advice}"

@@ -1,7 +1,8 @@
-"""``pgstack``: the stack from the command line, over the functions the plugin uses.
+"""``pgstack``: the servers and databases of test runs, from the command line.
 
 Commands work on the project whose pyproject.toml is in the current folder (or
-``--project``), and on its server: ``DATABASE_URL`` when set, else the ``pgstack up`` stack.
+``--project``), and on the server ``pgstack.server_sources`` finds for it: ``DATABASE_URL``
+when set, else the ``pgstack up`` servers.
 """
 
 from __future__ import annotations
@@ -17,19 +18,15 @@ from pathlib import Path
 
 import click
 
-from pgstack import admin, janitor, persistent, safety, urls
+from pgstack import admin, janitor, persistent, target_rules, urls
 from pgstack.errors import ConfigError, PgstackError
-from pgstack.ownership import (
-    Marker,
-    RunLease,
-    is_of_checkout,
-    live_runs,
-    new_run_id,
-    owned_databases,
-)
+from pgstack.inventory import Inventory
+from pgstack.ownership import Marker, RunLease, new_run_id
+from pgstack.run_plan import FROM_ENV
+from pgstack.server_sources import require_server
 from pgstack.settings import Settings, load_settings
-from pgstack.stack import template_spec
 from pgstack.template import ensure_template
+from pgstack.template_spec import template_spec
 
 pass_settings = click.make_pass_decorator(Settings)
 
@@ -51,18 +48,11 @@ def main(ctx: click.Context, project: Path) -> None:
         raise click.ClickException(str(exc)) from exc
 
 
-def _server(settings: Settings) -> tuple[str, str | None, str]:
-    """(postgres URL, redis URL, where from) of the server commands work on."""
-    if settings.database_url is not None:
-        return urls.libpq_url(settings.database_url), settings.redis_url, "DATABASE_URL"
-    state = persistent.running(settings)
-    if state is not None:
-        return state.postgres_url, settings.redis_url or state.redis_url, "pgstack up"
-    raise ConfigError(
-        f"No server to work on: {settings.database_url_env} is not set and no `pgstack up` "
-        f"stack runs for {settings.project_dir}. Run `pgstack up`, or set "
-        f"{settings.database_url_env}."
-    )
+def _server(settings: Settings) -> str:
+    """The PostgreSQL URL commands work on (see ``pgstack.server_sources``)."""
+    url = require_server(settings).postgres_url
+    assert url is not None
+    return url
 
 
 def _build_template(settings: Settings, url: str) -> str:
@@ -80,7 +70,7 @@ def _build_template(settings: Settings, url: str) -> str:
 @click.option("--no-template", is_flag=True, help="Start the servers only.")
 @pass_settings
 def up(settings: Settings, no_template: bool) -> None:
-    """Start a persistent stack for this project (or keep the running one).
+    """Start persistent servers for this project (or keep the running ones).
 
     Test runs without DATABASE_URL then use it: no server start, the template reused.
     """
@@ -101,10 +91,10 @@ def up(settings: Settings, no_template: bool) -> None:
 @main.command()
 @pass_settings
 def down(settings: Settings) -> None:
-    """Stop the persistent stack and delete its data (every database on it)."""
+    """Stop the persistent servers and delete their data (every database on them)."""
     state = persistent.stop(settings)
     if state is None:
-        click.echo("pgstack: no stack was running for this project.")
+        click.echo("pgstack: no `pgstack up` servers were running for this project.")
     else:
         click.echo(f"pgstack: stopped PostgreSQL (pid {state.postgres_pid}) and its data.")
 
@@ -112,38 +102,28 @@ def down(settings: Settings) -> None:
 @main.command()
 @pass_settings
 def status(settings: Settings) -> None:
-    """Show the persistent stack and what pgstack owns on it. Exit 3 when it is down."""
+    """Show the persistent servers and what pgstack owns on them. Exit 3 when they are
+    down."""
     state = persistent.load(settings)
     if state is None or not state.alive():
-        click.echo(f"pgstack: no stack running for {settings.project_dir} (`pgstack up`).")
+        click.echo(f"pgstack: no `pgstack up` servers run for {settings.project_dir}.")
         sys.exit(3)
     uptime = time.time() - state.started_at
-    click.echo(f"stack      {persistent.state_dir(settings)} (up {uptime / 60:.0f} min)")
+    click.echo(f"servers    {persistent.state_dir(settings)} (up {uptime / 60:.0f} min)")
     click.echo(f"postgres   {urls.masked(state.postgres_url)} (pid {state.postgres_pid})")
     if state.redis_url:
         click.echo(f"redis      {urls.masked(state.redis_url)} (pid {state.redis_pid})")
     current = template_spec(settings).name()
     with admin.connect(state.postgres_url) as conn:
-        alive = live_runs(conn)
-        owned = owned_databases(conn, settings.prefix)
-    for name, marker in owned:
-        if marker.kind == "template":
-            label = _template_label(name, marker, settings, current)
-            click.echo(f"template   {name} ({marker.state}, {label})")
-    workers = [m for _, m in owned if m.kind != "template"]
+        inventory = Inventory.take(conn, settings.prefix)
+    for entry in inventory.templates():
+        label = inventory.template_label(entry, settings.project_dir, current)
+        click.echo(f"template   {entry.name} ({entry.marker.state}, {label})")
+    clones = inventory.clones()
     click.echo(
-        f"databases  {len(workers)} ({sum(m.run in alive for m in workers)} of live runs, "
-        f"{sum(m.kept for m in workers)} kept); live runs: {len(alive)}"
+        f"databases  {len(clones)} ({sum(e.live for e in clones)} of live runs, "
+        f"{sum(e.marker.kept for e in clones)} kept); live runs: {len(inventory.live_runs)}"
     )
-
-
-def _template_label(name: str, marker: Marker, settings: Settings, current: str) -> str:
-    """current / old (this checkout's) / whose it is: another checkout, or unknown."""
-    if is_of_checkout(marker, settings.project_dir):
-        return "current" if name == current else "old"
-    if marker.checkout is None:
-        return f"of project {marker.project} (checkout unknown: older pgstack)"
-    return f"of project {marker.project}, another checkout"
 
 
 @main.command()
@@ -153,10 +133,11 @@ def env(settings: Settings) -> None:
 
     The one command that prints passwords: its output is meant for the user's own shell
     (as `eval` input it never shows). Do not run it where the output is logged."""
-    url, redis_url, _ = _server(settings)
-    click.echo(f"export {settings.database_url_env}={shlex.quote(url)}")
-    if redis_url:
-        click.echo(f"export {settings.redis_url_env}={shlex.quote(redis_url)}")
+    found = require_server(settings)
+    assert found.postgres_url is not None
+    click.echo(f"export {settings.database_url_env}={shlex.quote(found.postgres_url)}")
+    if found.redis_url:
+        click.echo(f"export {settings.redis_url_env}={shlex.quote(found.redis_url)}")
 
 
 @main.command(context_settings={"ignore_unknown_options": True})
@@ -167,7 +148,7 @@ def psql(settings: Settings, target: str, psql_args: tuple[str, ...]) -> None:
     """Open psql on TARGET: `template` (a scratch clone of it, dropped on exit), a worker
     (`main`, `gw0`, …: its database in a live or kept run), or a database pgstack owns.
     More arguments go to psql: `pgstack psql gw0 -c 'select 1'`."""
-    url, _, _ = _server(settings)
+    url = _server(settings)
     binary = _psql_binary(settings)
     if target != "template":
         name = _find_database(url, settings.prefix, target)
@@ -199,7 +180,7 @@ def _psql_binary(settings: Settings) -> str:
 
     candidates = []
     with contextlib.suppress(PgstackError):
-        candidates.append(str(find_postgres_bin(settings.path(settings.pg_bin)) / "psql"))
+        candidates.append(str(find_postgres_bin(settings.pg_bin) / "psql"))
     for candidate in [*candidates, shutil.which("psql")]:
         if candidate and Path(candidate).is_file():
             return candidate
@@ -212,12 +193,13 @@ def _psql_binary(settings: Settings) -> str:
 
 def _find_database(url: str, prefix: str, target: str) -> str:
     with admin.connect(url) as conn:
-        alive = live_runs(conn)
-        owned = owned_databases(conn, prefix)
-    names = {name for name, marker in owned if marker.kind != "template"}
-    if target in names:
+        inventory = Inventory.take(conn, prefix)
+    clones = inventory.clones()
+    if target in {entry.name for entry in clones}:
         return target
-    matches = [n for n, m in owned if n.endswith(f"_{target}") and (m.run in alive or m.kept)]
+    matches = [
+        e.name for e in clones if e.name.endswith(f"_{target}") and (e.live or e.marker.kept)
+    ]
     if len(matches) == 1:
         return matches[0]
     if not matches:
@@ -248,23 +230,24 @@ def _run_psql(binary: str, url: str, args: tuple[str, ...]) -> int:
 def clean(settings: Settings, kept: bool, templates: bool) -> None:
     """Drop databases of dead runs, and this checkout's templates of older schemas (proven
     ours by marker; other projects' and other checkouts' templates on a shared server stay)."""
-    url, _, source = _server(settings)
+    found = require_server(settings)
+    url = found.postgres_url
+    assert url is not None
     current = template_spec(settings).name()
     with admin.connect(url) as conn:
-        if source == "DATABASE_URL":
-            safety.check_target(url, settings, conn)
+        if found.postgres_from == FROM_ENV:
+            target_rules.check_target(url, settings, conn)
         dropped = janitor.collect_dead(conn, settings.prefix)
-        alive = live_runs(conn)
-        for name, marker in owned_databases(conn, settings.prefix):
-            old_template = (
-                marker.kind == "template"
-                and is_of_checkout(marker, settings.project_dir)
-                and (name != current or templates)
-                and not alive
-            )
-            dead_kept = kept and marker.kept and marker.run not in alive
-            if (old_template or dead_kept) and janitor.drop_owned(conn, name, run=marker.run):
-                dropped.append(name)
+        inventory = Inventory.take(conn, settings.prefix)
+        alive = inventory.live_runs
+        doomed = [] if alive else inventory.old_templates(settings.project_dir, current)
+        if templates and not alive:
+            doomed += [e for e in inventory.templates() if e.name == current]
+        if kept:
+            doomed += [e for e in inventory.kept() if not e.live]
+        for entry in doomed:
+            if janitor.drop_owned(conn, entry.name, run=entry.marker.run):
+                dropped.append(entry.name)
     for name in dropped:
         click.echo(f"dropped {name}")
     note = " (old templates stay while a run is live)" if alive else ""
@@ -275,35 +258,36 @@ def clean(settings: Settings, kept: bool, templates: bool) -> None:
 @pass_settings
 def list_databases(settings: Settings) -> None:
     """List the databases pgstack owns on the server, with their run's state."""
-    url, _, _ = _server(settings)
+    url = _server(settings)
     current = template_spec(settings).name()
     with admin.connect(url) as conn:
-        alive = live_runs(conn)
-        for name, marker in owned_databases(conn, settings.prefix):
-            status = "live" if marker.run in alive else "dead"
-            extra = " kept" if marker.kept else ""
-            if marker.kind == "template":
-                extra += f"\t{_template_label(name, marker, settings, current)}"
-            click.echo(f"{name}\t{marker.kind}\t{marker.state}\trun {marker.run} ({status}){extra}")
+        inventory = Inventory.take(conn, settings.prefix)
+    for entry in inventory.databases:
+        marker = entry.marker
+        extra = " kept" if marker.kept else ""
+        if entry.is_template:
+            extra += f"\t{inventory.template_label(entry, settings.project_dir, current)}"
+        status = "live" if entry.live else "dead"
+        run = f"run {marker.run} ({status})"
+        click.echo(f"{entry.name}\t{marker.kind}\t{marker.state}\t{run}{extra}")
 
 
 @main.command()
 @pass_settings
 def prepare(settings: Settings) -> None:
     """Wait for the server and build (or reuse) the template: the compose runner's step."""
-    from pgstack.stack import start_stack
+    from pgstack.run import run_now
 
     if settings.database_url is None:
         _server(settings)  # the same clear error when there is nothing to prepare
-    stack = start_stack(settings)
+    run = run_now(settings)
     try:
-        state = "built" if stack.template_built else "reused"
+        state = "built" if run.template_built else "reused"
         click.echo(
-            f"pgstack: template {stack.plan.template} {state} on "
-            f"{urls.describe(stack.plan.admin_url)}"
+            f"pgstack: template {run.plan.template} {state} on {urls.describe(run.plan.admin_url)}"
         )
     finally:
-        stack.close()
+        run.close()
 
 
 @main.command()

@@ -14,9 +14,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from pgstack import admin, persistent, private_dirs, safety, urls
+from pgstack import admin, private_dirs, target_rules, urls
 from pgstack.errors import PgstackError, UnsafeFolder
-from pgstack.ownership import is_of_checkout, live_runs, owned_databases
+from pgstack.inventory import Inventory
+from pgstack.run_plan import FROM_ENV
+from pgstack.server_sources import Sources, find_servers
 from pgstack.settings import Settings
 
 OK, WARN, FAIL = "ok", "warn", "FAIL"
@@ -34,22 +36,31 @@ class Check:
 def run_checks(settings: Settings) -> list[Check]:
     """All checks, in the order a run meets the things they check."""
     checks = [_python(), *_packages(settings), _tmp_dir(settings), _port()]
-    server = _server_url(settings)
+    found = _guarded_sources(settings)
+    if isinstance(found, Check):
+        return [*checks, found]
+    server = found.postgres_url
     if server is None:
         checks.append(_postgres_binaries(settings))
-        if settings.redis and settings.redis_url is None:
-            checks.append(_redis_binary(settings))
     else:
         checks.append(_reachable(server))
-        if settings.database_url is not None:
+        if found.postgres_from == FROM_ENV:
             checks.append(_test_target(settings, server))
-        if settings.redis:
-            checks.append(_redis_reachable(settings))
+    if settings.redis:
+        checks.append(_redis_reachable(settings, found.redis_url))
     checks.append(_docker())
     checks.append(_migrations(settings, server))
     if server is not None:
         checks.append(_leftovers(settings, server))
     return checks
+
+
+def _guarded_sources(settings: Settings) -> Sources | Check:
+    """The servers a run would use (``pgstack.server_sources``), or why they cannot be read."""
+    try:
+        return find_servers(settings)
+    except PgstackError as exc:
+        return Check("servers", FAIL, str(exc))
 
 
 def _guard(name: str, check: Callable[[], Check]) -> Check:
@@ -67,11 +78,12 @@ def _python() -> Check:
 
 
 def _packages(settings: Settings) -> list[Check]:
-    needed = {"psycopg": "psycopg[binary]", "sqlalchemy": "SQLAlchemy", "pytest": "pytest"}
+    needed = {"psycopg": "psycopg[binary]", "pytest": "pytest"}
     if settings.redis:
         needed["redis"] = "redis"
     if settings.migrator == "alembic":
         needed["alembic"] = "alembic"
+        needed["sqlalchemy"] = "SQLAlchemy"
     missing = [pip for module, pip in needed.items() if importlib.util.find_spec(module) is None]
     checks = [
         Check(
@@ -93,7 +105,7 @@ def _packages(settings: Settings) -> list[Check]:
 
 
 def _tmp_dir(settings: Settings) -> Check:
-    path = Path(settings.tmp_dir)
+    path = settings.tmp_dir
     if not path.is_dir() or not os.access(path, os.W_OK):
         return Check(
             "tmp_dir", FAIL, f"{path} is not a writable folder", "Set PGSTACK_TMP_DIR to one."
@@ -138,19 +150,12 @@ def _port() -> Check:
         return Check("loopback port", FAIL, str(exc), "Embedded servers need a loopback port.")
 
 
-def _server_url(settings: Settings) -> str | None:
-    if settings.database_url is not None:
-        return urls.libpq_url(settings.database_url)
-    state = persistent.running(settings) if settings.use_up else None
-    return state.postgres_url if state is not None else None
-
-
 def _docker() -> Check:
     """Only the compose stack needs Docker; embedded servers never do."""
     import subprocess
 
     docker = shutil.which("docker")
-    fix = "Only `make test STACK=docker` needs it; the embedded servers work without."
+    fix = "Only the Docker Compose test stack needs it; embedded servers work without."
     if docker is None:
         return Check("docker", WARN, "no docker CLI on PATH", fix)
     try:
@@ -172,7 +177,7 @@ def _postgres_binaries(settings: Settings) -> Check:
     def check() -> Check:
         from pgstack.servers.binaries import find_postgres_bin
 
-        folder = find_postgres_bin(settings.path(settings.pg_bin))
+        folder = find_postgres_bin(settings.pg_bin)
         return Check("postgres binaries", OK, f"{folder} (an embedded server starts per run)")
 
     return _guard("postgres binaries", check)
@@ -182,7 +187,7 @@ def _redis_binary(settings: Settings) -> Check:
     def check() -> Check:
         from pgstack.servers.binaries import find_redis_server
 
-        return Check("redis binary", OK, str(find_redis_server(settings.path(settings.redis_bin))))
+        return Check("redis binary", OK, str(find_redis_server(settings.redis_bin)))
 
     return _guard("redis binary", check)
 
@@ -208,19 +213,17 @@ def _reachable(url: str) -> Check:
 
 
 def _test_target(settings: Settings, url: str) -> Check:
-    """The rule a run applies before it creates anything (pgstack.safety)."""
+    """The rule a run applies before it creates anything (pgstack.target_rules)."""
 
     def check() -> Check:
         with admin.connect(url) as conn:
-            safety.check_target(url, settings, conn)
+            target_rules.check_target(url, settings, conn)
         return Check("test target", OK, f"{urls.describe(url)} looks like a test server")
 
     return _guard("test target", check)
 
 
-def _redis_reachable(settings: Settings) -> Check:
-    state = persistent.running(settings)
-    url = settings.redis_url or (state.redis_url if state else None)
+def _redis_reachable(settings: Settings, url: str | None) -> Check:
     if url is None:
         return _redis_binary(settings)
 
@@ -240,7 +243,7 @@ def _redis_reachable(settings: Settings) -> Check:
 def _migrations(settings: Settings, server: str | None) -> Check:
     def check() -> Check:
         from pgstack.ownership import read_marker
-        from pgstack.stack import template_spec
+        from pgstack.template_spec import template_spec
 
         spec = template_spec(settings)
         spec.check()
@@ -258,19 +261,13 @@ def _migrations(settings: Settings, server: str | None) -> Check:
 
 def _leftovers(settings: Settings, server: str) -> Check:
     def check() -> Check:
-        from pgstack.stack import template_spec
+        from pgstack.template_spec import template_spec
 
         current = template_spec(settings).name()
         with admin.connect(server) as conn:
-            alive = live_runs(conn)
-            owned = owned_databases(conn, settings.prefix)
-        dead = [n for n, m in owned if m.run not in alive and m.kind != "template" and not m.kept]
-        kept = [n for n, m in owned if m.kept]
-        stale = [
-            n
-            for n, m in owned
-            if m.kind == "template" and is_of_checkout(m, settings.project_dir) and n != current
-        ]
+            inventory = Inventory.take(conn, settings.prefix)
+        dead, kept = inventory.dead(), inventory.kept()
+        stale = inventory.old_templates(settings.project_dir, current)
         detail = f"{len(dead)} of dead runs, {len(kept)} kept, {len(stale)} old templates"
         if dead or kept or stale:
             return Check(

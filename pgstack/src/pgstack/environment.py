@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import quote
 
@@ -103,3 +104,35 @@ def for_command(
     env.update(mapped(mapping, url, redis_url))
     env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
     return env
+
+
+class Exports:
+    """Variables set in ``os.environ`` for a while; ``restore`` puts back what each was
+    (unset if it was unset), so a run leaves the process's environment as it found it."""
+
+    def __init__(self) -> None:
+        self._saved: dict[str, str | None] = {}
+
+    def set(self, name: str, value: str) -> None:
+        self._saved.setdefault(name, os.environ.get(name))
+        os.environ[name] = value
+
+    def restore(self) -> None:
+        for name, value in self._saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        self._saved.clear()
+
+
+@contextmanager
+def exported(variables: Mapping[str, str]) -> Iterator[None]:
+    """``variables`` in the environment inside the ``with`` block only."""
+    exports = Exports()
+    try:
+        for name, value in variables.items():
+            exports.set(name, value)
+        yield
+    finally:
+        exports.restore()

@@ -32,7 +32,7 @@ class ServerNotFound(PgstackError):
             "Fix one of:\n"
             "  - pip install pgserver   (a wheel that ships PostgreSQL 16)\n"
             "  - install PostgreSQL and put pg_config on PATH, or set PGSTACK_PG_BIN\n"
-            "  - set DATABASE_URL to a running server (e.g. `make up STACK=docker`: the compose db)"
+            "  - set DATABASE_URL to a running server"
         )
 
     @classmethod
@@ -70,10 +70,6 @@ class ServerRefused(ServerNotReady):
     """The server answered and refused us (login, missing database): waiting cannot help."""
 
 
-class ServerLost(PgstackError):
-    """A server that was ready went away during the run (killed, crashed, restarted)."""
-
-
 class UnsafeTarget(PgstackError):
     """The configured server or database does not look like a test target."""
 
@@ -100,6 +96,11 @@ class TemplateInputsChanged(TemplateBuildFailed):
             f"({detail}). It was dropped, not kept under a hash that no longer matches what "
             "it holds. Save your edits and run again."
         )
+
+
+class NotOurs(PgstackError):
+    """A database pgstack was about to drop does not carry the marker that proves pgstack
+    made it (for this run): it is left alone."""
 
 
 class CloneFailed(PgstackError):

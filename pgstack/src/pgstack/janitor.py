@@ -10,11 +10,9 @@ from __future__ import annotations
 import psycopg
 from psycopg import sql
 
-from pgstack.ownership import Marker, live_runs, owned_databases, read_marker
-
-
-class NotOurs(Exception):
-    """Raised instead of dropping a database whose marker does not prove pgstack made it."""
+from pgstack.errors import NotOurs
+from pgstack.inventory import Inventory
+from pgstack.ownership import read_marker
 
 
 def drop_owned(
@@ -45,10 +43,9 @@ def drop_owned(
 def drop_run(conn: psycopg.Connection, prefix: str, run: str) -> list[str]:
     """At the end of a run: drop every database it created, except kept ones."""
     dropped = []
-    for name, marker in owned_databases(conn, prefix):
-        ours = marker.run == run and marker.kind != "template" and not marker.kept
-        if ours and drop_owned(conn, name, run=run):
-            dropped.append(name)
+    for entry in Inventory.take(conn, prefix).of_run(run):
+        if not entry.marker.kept and drop_owned(conn, entry.name, run=run):
+            dropped.append(entry.name)
     return dropped
 
 
@@ -56,21 +53,16 @@ def collect_dead(conn: psycopg.Connection, prefix: str) -> list[str]:
     """Drop databases left by runs that provably ended (crashed, killed) without cleaning up.
 
     Kept databases (failed tests, for inspection) and complete templates stay; a template
-    still "building" for a dead run is half-built and goes. Databases are listed before the
-    live runs are read: a run takes its lease before it creates any, so one that starts
-    meanwhile is seen alive. A database with sessions stays (see the module docstring).
+    still "building" for a dead run is half-built and goes. A database with sessions stays
+    (see the module docstring).
     """
-    owned = owned_databases(conn, prefix)
-    alive = live_runs(conn)
     dropped = []
-    for name, marker in owned:
-        if marker.run in alive or marker.kept or _is_usable_template(marker):
-            continue
-        if _has_sessions(conn, name):
+    for entry in Inventory.take(conn, prefix).collectable():
+        if _has_sessions(conn, entry.name):
             continue  # in use: a later run collects it once nobody is connected
         try:
-            if drop_owned(conn, name, run=marker.run, force=False):
-                dropped.append(name)
+            if drop_owned(conn, entry.name, run=entry.marker.run, force=False):
+                dropped.append(entry.name)
         except psycopg.errors.ObjectInUse:
             continue  # someone connected meanwhile
     return dropped
@@ -83,7 +75,3 @@ def _has_sessions(conn: psycopg.Connection, database: str) -> bool:
         (database,),
     ).fetchone()
     return row is not None
-
-
-def _is_usable_template(marker: Marker) -> bool:
-    return marker.kind == "template" and marker.state == "complete"

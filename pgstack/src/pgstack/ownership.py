@@ -169,7 +169,7 @@ class RunLease:
     def _keepalive(self) -> None:
         while not self._stop.wait(KEEPALIVE_SECONDS):
             for refresh in (self.refresh, *self._refreshers):
-                # A server that is gone is reported by the run itself (health.py).
+                # A server that is gone is reported by the run itself (server_lost.py).
                 with contextlib.suppress(Exception):
                     refresh()
 

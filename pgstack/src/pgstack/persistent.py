@@ -1,11 +1,11 @@
-"""The stack ``pgstack up`` leaves running, so test runs skip server start and migrations.
+"""The servers ``pgstack up`` leaves running, so test runs skip server start and migrations.
 
-One stack per project folder. Its servers are detached (they outlive the command), their
-coordinates (with their passwords) are in ``state.json`` in a folder derived from the
-project's path, inside pgstack's private folder (``pgstack.private_dirs``), and test runs
-of that project use them when no ``DATABASE_URL`` is set. The template is built at ``up``
-and reused by every run while the schema's hash holds; ``pgstack down`` stops the servers
-and deletes their folders.
+One PostgreSQL (and Redis, unless off) per project folder. The servers are detached (they
+outlive the command); their coordinates (with their passwords) are in ``state.json`` in a
+folder derived from the project's path, inside pgstack's private folder
+(``pgstack.private_dirs``), and test runs of that project use them when no ``DATABASE_URL``
+is set. The template is built at ``up`` and reused by every run while the schema's hash
+holds; ``pgstack down`` stops the servers and deletes their folders.
 
 ``down`` trusts the state only as far as it can check it: it deletes folders inside the
 private folder only, and signals a pid only once ``/proc`` shows it is the server it
@@ -27,13 +27,12 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from pgstack import private_dirs
+from pgstack.accounts import unprivileged_account
 from pgstack.errors import ForeignStackState
-from pgstack.servers.binaries import unprivileged_account
 from pgstack.servers.postgres import DIR_PREFIX as POSTGRES_DIRS
-from pgstack.servers.postgres import start_postgres
 from pgstack.servers.process import pid_running, runs_in
 from pgstack.servers.redis import DIR_PREFIX as REDIS_DIRS
-from pgstack.servers.redis import start_redis
+from pgstack.servers.start import start_servers
 from pgstack.settings import Settings
 
 STATE_PREFIX = "pgstack-up-"
@@ -42,7 +41,7 @@ STOP_TIMEOUT = 15.0
 
 @dataclass(frozen=True)
 class UpState:
-    """What a test run needs to find the stack, and ``down`` to stop it."""
+    """What a test run needs to find the servers, and ``down`` to stop them."""
 
     project_dir: str
     postgres_url: str
@@ -60,13 +59,13 @@ class UpState:
 
 
 def state_dir(settings: Settings) -> Path:
-    """``<private folder>/pgstack-up-<hash of the project folder>``: one stack per project."""
+    """``<private folder>/pgstack-up-<hash of the project folder>``: one per project."""
     key = hashlib.sha256(str(settings.project_dir).encode()).hexdigest()[:12]
-    return private_dirs.base_dir(Path(settings.tmp_dir)) / f"{STATE_PREFIX}{key}"
+    return private_dirs.base_dir(settings.tmp_dir) / f"{STATE_PREFIX}{key}"
 
 
 def load(settings: Settings) -> UpState | None:
-    """The recorded stack, alive or not; None when ``up`` never ran (or ``down`` did).
+    """The recorded servers, alive or not; None when ``up`` never ran (or ``down`` did).
 
     A state file that is not ours (a symlink, another owner, open permissions) is refused
     with ``UnsafeFolder``, never read.
@@ -86,7 +85,7 @@ def load(settings: Settings) -> UpState | None:
 
 
 def running(settings: Settings) -> UpState | None:
-    """The recorded stack if its servers still run."""
+    """The recorded servers if they still run."""
     state = load(settings)
     return state if state is not None and state.alive() else None
 
@@ -104,33 +103,22 @@ def locked(settings: Settings) -> Iterator[Path]:
 
 
 def start(settings: Settings) -> tuple[UpState, bool]:
-    """Start the stack, or return the running one; True when this call started it."""
+    """Start the servers, or return the running ones; True when this call started them."""
     with locked(settings) as folder:
         current = load(settings)
         if current is not None and current.alive():
             return current, False
         if current is not None:
             _remove(current, folder.parent)  # its servers died (reboot, kill): start afresh
-        tmp_dir = Path(settings.tmp_dir)
-        postgres = start_postgres(
-            tmp_dir=tmp_dir,
-            pg_bin=settings.path(settings.pg_bin),
-            conf_file=settings.path(settings.postgres_conf),
-            timeout=settings.ready_timeout,
+        servers = start_servers(
+            settings,
+            postgres=True,
+            redis=settings.redis and settings.redis_url is None,
+            wait=True,
             detach=True,
         )
-        redis = None
-        try:
-            if settings.redis and settings.redis_url is None:
-                redis = start_redis(
-                    tmp_dir=tmp_dir,
-                    redis_bin=settings.path(settings.redis_bin),
-                    timeout=settings.ready_timeout,
-                    detach=True,
-                )
-        except BaseException:
-            postgres.stop()
-            raise
+        postgres, redis = servers.postgres, servers.redis
+        assert postgres is not None
         state = UpState(
             project_dir=str(settings.project_dir),
             postgres_url=postgres.url,
@@ -146,7 +134,7 @@ def start(settings: Settings) -> tuple[UpState, bool]:
 
 
 def stop(settings: Settings) -> UpState | None:
-    """Stop the stack's servers and delete everything it had; None if there was none.
+    """Stop the servers and delete everything they had; None if none were recorded.
 
     Raises ``ForeignStackState`` (after cleaning what is provably ours) when the state
     names a process or folder that is not the stack's.
@@ -160,7 +148,7 @@ def stop(settings: Settings) -> UpState | None:
     shutil.rmtree(folder, ignore_errors=True)
     if left_alone:
         raise ForeignStackState(
-            f"The `pgstack up` state in {folder} named things that are not the stack's; "
+            f"The `pgstack up` state in {folder} named things that are not its servers'; "
             "pgstack down left them alone and removed the state:\n"
             + "\n".join(f"  - {item}" for item in left_alone)
             + "\nNothing else is needed; if you did not edit that file, another process "
@@ -176,7 +164,7 @@ def _server_account() -> int:
 
 
 def _remove(state: UpState, base: Path) -> list[str]:
-    """Stop and delete what is provably the stack's; describe what was left alone."""
+    """Stop and delete what is provably the servers'; describe what was left alone."""
     left_alone: list[str] = []
     uid = _server_account()
     servers = [

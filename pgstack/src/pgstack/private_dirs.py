@@ -23,8 +23,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
+from pgstack.accounts import unprivileged_account
 from pgstack.errors import UnsafeFolder
-from pgstack.servers.binaries import unprivileged_account
 
 BASE_PREFIX = "pgstack-"
 _FIX = (

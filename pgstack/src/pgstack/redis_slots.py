@@ -146,3 +146,23 @@ def _exhausted(url: str, available: int, count: int, others: int) -> str:
         + ("wait for the other runs to end, " if others else "")
         + f"or start Redis with --databases {count + others + 1} or more."
     )
+
+
+def worker_slot(worker_id: str, claimed: list[int]) -> int:
+    """The worker's database among the run's ``claimed`` ones: ``main`` and ``gw0`` → the
+    first, ``gw1`` → the second, … (under xdist ``main`` runs no tests: it shares gw0's)."""
+    position = 0
+    if worker_id.startswith("gw") and worker_id[2:].isdigit():
+        position = int(worker_id[2:])
+    if position >= len(claimed):
+        raise RedisDatabasesExhausted(
+            f"Worker {worker_id} has no Redis database: the run claimed {len(claimed)} "
+            "(one per xdist worker it was started with). Start the run with the number of "
+            "workers it uses (-n)."
+        )
+    return claimed[position]
+
+
+def worker_redis_url(base: str, worker_id: str, claimed: list[int]) -> str:
+    """The worker's own logical database on the Redis at ``base`` (credentials kept)."""
+    return urls.redis_with_database(base, worker_slot(worker_id, claimed))

@@ -2,71 +2,26 @@
 
 Precedence, highest first: explicit overrides (pytest/CLI options) > ``PGSTACK_*``
 environment variables > the ``[tool.pgstack]`` table of the project's pyproject.toml >
-defaults. Paths in pyproject are relative to the folder holding that pyproject.toml.
+defaults. Paths are relative to the folder holding that pyproject.toml. How each value is
+read and checked is in ``pgstack.setting_kinds``.
 """
 
 from __future__ import annotations
 
-import difflib
-import math
 import os
-import re
 import tempfile
 import tomllib
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from pgstack import urls
 from pgstack.environment import check_mapping
 from pgstack.errors import ConfigError
-from pgstack.ownership import new_run_id
+from pgstack.setting_kinds import KINDS, MIGRATORS, PATH_SETTINGS, optional_text, parse
 
 ENV_PREFIX = "PGSTACK_"
-
-
-def _parse_bool(value: Any) -> bool:
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in {"1", "true", "yes", "on"}:
-        return True
-    if text in {"0", "false", "no", "off", ""}:
-        return False
-    raise ValueError(f"expected true/false, got {value!r}")
-
-
-def _parse_str(value: Any) -> str | None:
-    text = str(value).strip()
-    return text if text else None
-
-
-def _parse_list(value: Any) -> tuple[str, ...]:
-    """A TOML list, or a whitespace-separated string (environment)."""
-    if isinstance(value, list | tuple):
-        return tuple(str(item) for item in value)
-    return tuple(str(value).split())
-
-
-def _parse_paths(value: Any) -> tuple[str, ...]:
-    if isinstance(value, list | tuple):
-        return tuple(str(item) for item in value)
-    return tuple(part for part in str(value).split(os.pathsep) if part)
-
-
-def _parse_mapping(value: Any) -> dict[str, str]:
-    """A TOML table, or ``NAME=field`` pairs separated by commas or spaces (environment)."""
-    if isinstance(value, Mapping):
-        return {str(name): str(spec) for name, spec in value.items()}
-    pairs = [part for part in str(value).replace(",", " ").split() if part]
-    result = {}
-    for pair in pairs:
-        name, sep, spec = pair.partition("=")
-        if not sep:
-            raise ValueError(f"expected NAME=field pairs, got {pair!r}")
-        result[name.strip()] = spec.strip()
-    return result
 
 
 def _default_tmp_dir() -> str:
@@ -79,184 +34,69 @@ def _default_tmp_dir() -> str:
 
 @dataclass(frozen=True)
 class Settings:
-    """Everything pgstack needs to know about a project; see README "Configuration"."""
+    """Everything pgstack needs to know about a project; see README "Configuration".
+
+    A snapshot: ``load_settings`` reads the environment (and env_file) and resolves every
+    path once. pgstack exports each worker's coordinates into the environment while a run
+    starts; reading it again later would take pgstack's own server for the user's.
+    """
 
     project_dir: Path = field(default_factory=Path.cwd)
     # Which environment variables hold the external servers' URLs, and receive each
     # worker's own coordinates.
     database_url_env: str = "DATABASE_URL"
     redis_url_env: str = "REDIS_URL"
+    # The external servers' URLs as the environment gave them when the settings were loaded
+    # (checked the way libpq and redis-py read them); None: pgstack starts or finds its own.
+    database_url: str | None = field(default=None, repr=False)
+    redis_url: str | None = field(default=None, repr=False)
     # Environment variables that receive each process's database coordinates, besides
     # database_url_env: NAME -> field of pgstack.environment.FIELDS or a "{field}" template.
     env: dict[str, str] = field(default_factory=dict)
     # Migrations that shape the template: "alembic", "sql", "command" or "none".
     migrator: str = "alembic"
-    alembic_config: str | None = "alembic.ini"
+    alembic_config: Path | None = None  # load_settings: alembic.ini in the project folder
     # Extra `-x key=value` arguments for Alembic's env.py (context.get_x_argument()).
     alembic_x: tuple[str, ...] = ()
     # migrator = "sql": a folder of *.sql files applied in order, each in a transaction.
-    sql_dir: str | None = None
+    sql_dir: Path | None = None
     # migrator = "command": a shell command run with the template's coordinates in its
     # environment, from command_cwd (default: the project folder).
     command: str | None = None
-    command_cwd: str | None = None
+    command_cwd: Path | None = None
     # Seconds the command (and seed_command) may run; then its process group is killed.
     migrate_timeout: float = 600.0
     # Run after migrations, inside the template, so every clone starts with these rows:
     # SQL files (or folders of them) and/or a shell command.
-    seed: tuple[str, ...] = ()
+    seed: tuple[Path, ...] = ()
     seed_command: str | None = None
     # SQL files run into each new template before migrations (roles, extensions).
-    init_dir: str | None = None
+    init_dir: Path | None = None
     # PostgreSQL settings file shared by the embedded server and the compose db service.
-    postgres_conf: str | None = None
+    postgres_conf: Path | None = None
     # More files or folders whose content changes the schema (hashed into the template).
-    schema_inputs: tuple[str, ...] = ()
+    schema_inputs: tuple[Path, ...] = ()
     # A file of KEY=value lines loaded into the environment (never overriding it).
-    env_file: str | None = None
+    env_file: Path | None = None
     # Non-superuser role that application connections switch to (RLS needs one).
     app_role: str | None = None
     redis: bool = True
-    # Use the stack of `pgstack up` when it runs and no DATABASE_URL is set.
+    # Use the servers of `pgstack up` when they run and no DATABASE_URL is set.
     use_up: bool = True
-    # Keep every database of the run (on the `pgstack up` stack, started if needed).
+    # Keep every database of the run (on the `pgstack up` servers, started if needed).
     keep: bool = False
-    pg_bin: str | None = None
-    redis_bin: str | None = None
+    pg_bin: Path | None = None
+    redis_bin: Path | None = None
     prefix: str = "pgstack"
     ready_timeout: float = 30.0
     keep_failed: bool = True
     allow_any_server: bool = False
-    tmp_dir: str = field(default_factory=_default_tmp_dir)
-
-    def path(self, value: str | None) -> Path | None:
-        """Resolve a configured path against the project folder."""
-        if value is None:
-            return None
-        candidate = Path(value).expanduser()
-        return candidate if candidate.is_absolute() else self.project_dir / candidate
+    tmp_dir: Path = field(default_factory=lambda: Path(_default_tmp_dir()))
 
     @property
-    def database_url(self) -> str | None:
-        """The external server's URL, checked the way libpq reads it (BadUrl if it cannot
-        be used): read when needed, so an env_file loaded after the settings counts."""
-        url = _parse_str(os.environ.get(self.database_url_env, ""))
-        return None if url is None else urls.check_database_url(url, self.database_url_env)
-
-    @property
-    def redis_url(self) -> str | None:
-        """The external Redis URL, checked the way redis-py reads it (only when Redis is on:
-        with ``redis = false`` pgstack never uses it)."""
-        url = _parse_str(os.environ.get(self.redis_url_env, ""))
-        if url is None or not self.redis:
-            return url
-        return urls.check_redis_url(url, self.redis_url_env)
-
-
-@dataclass(frozen=True)
-class _Kind:
-    """What a setting holds: how text (environment, options) is read, and which TOML values
-    pyproject may give, so a wrong type is refused instead of turned into a string."""
-
-    expected: str
-    parse: Callable[[Any], Any]
-    toml_ok: Callable[[Any], bool]
-
-
-def _is_str(value: Any) -> bool:
-    return isinstance(value, str)
-
-
-def _is_str_list(value: Any) -> bool:
-    return isinstance(value, list) and all(isinstance(item, str) for item in value)
-
-
-def _is_str_table(value: Any) -> bool:
-    return isinstance(value, dict) and all(isinstance(item, str) for item in value.values())
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
-
-
-def _parse_seconds(value: Any) -> float:
-    """A timeout: 0, negative, NaN or infinite would never wait or never stop waiting."""
-    if isinstance(value, bool):
-        raise ValueError("not a number")
-    seconds = float(value)
-    if not math.isfinite(seconds) or seconds <= 0:
-        raise ValueError("not a positive number")
-    return seconds
-
-
-# PostgreSQL cuts names longer than 63 bytes, so two cut names can be the same database.
-# The longest name pgstack builds from the prefix is a per-test clone of a worker's database:
-# "{prefix}_{run id}_{worker}_f{n}" (stack.worker_database, fresh.py); the template
-# "{prefix}_tpl_{16 hex}" (template.py) and `pgstack psql`'s "{prefix}_{run id}_inspect"
-# are shorter. Workers up to gw999 and 99999 fresh clones per worker fit.
-NAME_BYTES = 63
-LONGEST_SUFFIX = f"_{new_run_id()}_gw999_f99999"
-MAX_PREFIX = NAME_BYTES - len(LONGEST_SUFFIX)
-# Names stay plain identifiers: no quoting needed in psql, URLs or LIKE patterns.
-_PREFIX = re.compile(r"[a-z_][a-z0-9_]*")
-
-
-def _parse_prefix(value: Any) -> str:
-    text = str(value)
-    if not _PREFIX.fullmatch(text) or len(text) > MAX_PREFIX:
-        raise ValueError("not a usable prefix")
-    return text
-
-
-_TEXT = _Kind("a string", str, _is_str)
-_OPTIONAL_TEXT = _Kind("a string", _parse_str, _is_str)
-_WORDS = _Kind("a list of strings", _parse_list, _is_str_list)
-_PATHS = _Kind("a list of paths (strings)", _parse_paths, _is_str_list)
-_FLAG = _Kind("true or false", _parse_bool, lambda value: isinstance(value, bool))
-_SECONDS = _Kind("a positive number of seconds (e.g. 30)", _parse_seconds, _is_number)
-_MAPPING = _Kind(
-    'a table of strings: [tool.pgstack.env] with lines like POSTGRES_DB = "database"',
-    _parse_mapping,
-    _is_str_table,
-)
-_PREFIX_KIND = _Kind(
-    f"lowercase letters, digits and _ (not starting with a digit), at most {MAX_PREFIX} "
-    f"characters: PostgreSQL cuts database names at {NAME_BYTES} bytes and pgstack adds up "
-    f"to {len(LONGEST_SUFFIX)} to the prefix (_<run id>_<worker>_f<n>)",
-    _parse_prefix,
-    _is_str,
-)
-
-_KINDS: dict[str, _Kind] = {
-    "database_url_env": _TEXT,
-    "redis_url_env": _TEXT,
-    "env": _MAPPING,
-    "migrator": _TEXT,
-    "alembic_config": _OPTIONAL_TEXT,
-    "alembic_x": _WORDS,
-    "sql_dir": _OPTIONAL_TEXT,
-    "command": _OPTIONAL_TEXT,
-    "command_cwd": _OPTIONAL_TEXT,
-    "migrate_timeout": _SECONDS,
-    "seed": _PATHS,
-    "seed_command": _OPTIONAL_TEXT,
-    "init_dir": _OPTIONAL_TEXT,
-    "postgres_conf": _OPTIONAL_TEXT,
-    "schema_inputs": _PATHS,
-    "env_file": _OPTIONAL_TEXT,
-    "app_role": _OPTIONAL_TEXT,
-    "redis": _FLAG,
-    "use_up": _FLAG,
-    "keep": _FLAG,
-    "pg_bin": _OPTIONAL_TEXT,
-    "redis_bin": _OPTIONAL_TEXT,
-    "prefix": _PREFIX_KIND,
-    "ready_timeout": _SECONDS,
-    "keep_failed": _FLAG,
-    "allow_any_server": _FLAG,
-    "tmp_dir": _TEXT,
-}
-MIGRATORS = ("alembic", "sql", "command", "none")
+    def command_folder(self) -> Path:
+        """Where the migrate and seed commands run."""
+        return self.command_cwd or self.project_dir
 
 
 def read_pyproject_table(pyproject: Path) -> dict[str, Any] | None:
@@ -284,24 +124,61 @@ def load_settings(
     overrides: Mapping[str, Any] | None = None,
     environ: Mapping[str, str] | None = None,
 ) -> Settings:
-    """Fill Settings from defaults, pyproject, environment and overrides, in that order."""
+    """Fill Settings from defaults, pyproject, environment and overrides, in that order.
+
+    The environment is read here and only here (``environ``, default ``os.environ``), with
+    the env_file's values under it: the snapshot never sees what pgstack exports later.
+    """
     environ = os.environ if environ is None else environ
+    project_dir = project_dir.resolve()
     pyproject = project_dir / "pyproject.toml"
     table = read_pyproject_table(pyproject) or {}
-    values: dict[str, Any] = {}
+    values: dict[str, Any] = {"alembic_config": "alembic.ini"}
     for name, raw in table.items():
         key = name.replace("-", "_")
-        values[key] = _parse(key, raw, f"[tool.pgstack] {name}", f" in {pyproject}", toml=True)
-    for key in _KINDS:
+        values[key] = parse(key, raw, f"[tool.pgstack] {name}", f" in {pyproject}", toml=True)
+    for key in KINDS:
         env_name = ENV_PREFIX + key.upper()
         if env_name in environ:
-            values[key] = _parse(key, environ[env_name], f"environment variable {env_name}")
+            values[key] = parse(key, environ[env_name], f"environment variable {env_name}")
     for key, raw in (overrides or {}).items():
         if raw is not None:
-            values[key] = _parse(key, raw, f"option {key}")
-    settings = Settings(project_dir=project_dir.resolve(), **values)
+            values[key] = parse(key, raw, f"option {key}")
+    for key in PATH_SETTINGS & values.keys():
+        values[key] = _resolve(project_dir, values[key])
+    settings = Settings(project_dir=project_dir, **values)
     _check(settings)
-    return settings
+    outside = {**read_env_file(settings.env_file), **environ}
+    database_url = optional_text(outside.get(settings.database_url_env, ""))
+    if database_url is not None:
+        database_url = urls.check_database_url(database_url, settings.database_url_env)
+    redis_url = optional_text(outside.get(settings.redis_url_env, ""))
+    if redis_url is not None and settings.redis:  # with redis = false it is never used
+        redis_url = urls.check_redis_url(redis_url, settings.redis_url_env)
+    return replace(settings, database_url=database_url, redis_url=redis_url)
+
+
+def _resolve(project_dir: Path, value: str | tuple[str, ...] | None) -> Any:
+    """A configured path (or tuple of them) made absolute against the project folder."""
+    if value is None:
+        return None
+    if isinstance(value, tuple):
+        return tuple(_resolve(project_dir, item) for item in value)
+    path = Path(value).expanduser()
+    return path if path.is_absolute() else project_dir / path
+
+
+def read_env_file(path: Path | None) -> dict[str, str]:
+    """The ``KEY=value`` lines of the env_file (nothing when none is configured)."""
+    if path is None:
+        return {}
+    if not path.is_file():
+        raise ConfigError(
+            f"env_file {path} (from [tool.pgstack] env_file or PGSTACK_ENV_FILE) not found."
+        )
+    from dotenv import dotenv_values
+
+    return {key: value for key, value in dotenv_values(path).items() if value is not None}
 
 
 def _check(settings: Settings) -> None:
@@ -340,31 +217,12 @@ def _check(settings: Settings) -> None:
 
 def _check_init_dir(settings: Settings) -> None:
     """A misspelt init_dir would build templates without the project's roles/extensions."""
-    path = settings.path(settings.init_dir)
+    path = settings.init_dir
     if path is None or path.is_dir():
         return
     problem = "is a file, not a folder" if path.exists() else "does not exist"
     raise ConfigError(
-        f"init_dir {settings.init_dir!r} is {path}, which {problem}. init_dir is the folder "
+        f"init_dir is {path}, which {problem}. init_dir is the folder "
         "of *.sql files run into each new template (roles, extensions): create it, or fix "
         "or remove init_dir in [tool.pgstack] (or PGSTACK_INIT_DIR)."
     )
-
-
-def _parse(key: str, raw: Any, label: str, place: str = "", *, toml: bool = False) -> Any:
-    """One value, checked for its kind; ``toml`` values must already have the right type."""
-    kind = _KINDS.get(key)
-    if kind is None:
-        close = difflib.get_close_matches(key, _KINDS, n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
-        raise ConfigError(
-            f"Unknown setting {key!r} in {label}{place}{hint}. Known settings: {', '.join(_KINDS)}."
-        )
-    try:
-        if toml and not kind.toml_ok(raw):
-            raise TypeError(type(raw).__name__)
-        return kind.parse(raw)
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(
-            f"{label} = {raw!r}{place} is not valid: {key} must be {kind.expected}."
-        ) from exc

@@ -10,98 +10,20 @@ from __future__ import annotations
 import contextlib
 import time
 from dataclasses import dataclass
-from functools import cached_property
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 import psycopg
 from psycopg import sql
 
 from pgstack import admin, janitor, urls
-from pgstack.errors import ConfigError, PgstackError, TemplateBuildFailed, TemplateInputsChanged
-from pgstack.hashing import Snapshot, fingerprint
+from pgstack.errors import PgstackError, TemplateBuildFailed, TemplateInputsChanged
+from pgstack.hashing import Snapshot
 from pgstack.migrators import Migrator
 from pgstack.migrators.sql import SqlMigrator
 from pgstack.ownership import Marker, checkout_id, live_runs, read_marker, write_marker
 from pgstack.sqlfiles import read_sql, run_sql, sql_files, transaction_for
+from pgstack.template_spec import TemplateSpec
 from pgstack.wait import wait_until
-
-
-def pgstack_version() -> str:
-    try:
-        return version("pgstack")
-    except PackageNotFoundError:
-        return "dev"
-
-
-@dataclass(frozen=True)
-class TemplateSpec:
-    """What goes into a template: hashed into its name."""
-
-    migrator: Migrator
-    init_dir: Path | None
-    schema_inputs: tuple[Path, ...]
-    project_dir: Path
-    prefix: str
-    # Run after the migrator, inside the template: SQL files and/or a command.
-    seed_files: tuple[Path, ...] = ()
-    seeder: Migrator | None = None
-
-    def inputs(self) -> list[Path]:
-        paths = list(self.migrator.inputs()) + list(self.schema_inputs) + list(self.seed_files)
-        if self.init_dir is not None:
-            paths.append(self.init_dir)
-        return paths
-
-    @cached_property
-    def snapshot(self) -> Snapshot:
-        """Every schema file, read once: the SQL files run from these same bytes."""
-        return Snapshot.take(self.inputs())
-
-    def _fingerprint(self, files: Snapshot | list[Path]) -> str:
-        return fingerprint(
-            files,
-            base=self.project_dir,
-            extra=[
-                f"pgstack={pgstack_version()}",
-                f"migrator={self.migrator.key()}",
-                f"seeder={self.seeder.key() if self.seeder else ''}",
-            ],
-        )
-
-    @cached_property
-    def _digest(self) -> str:
-        # Computed once per spec, shared by name() and the marker.
-        return self._fingerprint(self.snapshot)
-
-    def hash(self) -> str:
-        return self._digest
-
-    def changed_files(self) -> list[Path]:
-        """Schema files added, edited or removed on disk since the snapshot: migrators that
-        read files themselves (Alembic, a command) may have run content the name does not
-        say."""
-        now = Snapshot.take(self.inputs())
-        paths = self.snapshot.paths() | now.paths()
-        return sorted(path for path in paths if now.read(path) != self.snapshot.read(path))
-
-    def check(self) -> None:
-        """Fail fast, before any database work, on a broken setup."""
-        self.migrator.check()
-        for path in self.seed_files:
-            if not path.exists():
-                raise ConfigError(
-                    f"Seed file {path} not found ([tool.pgstack] seed, or PGSTACK_SEED). "
-                    "Create it, or remove it from seed."
-                )
-
-    def name(self) -> str:
-        return f"{self.prefix}_tpl_{self.hash()[:16]}"
-
-    def init_files(self) -> list[Path]:
-        if self.init_dir is None or not self.init_dir.is_dir():
-            return []
-        return sql_files([self.init_dir])
 
 
 @dataclass(frozen=True)

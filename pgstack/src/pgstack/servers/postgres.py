@@ -23,20 +23,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
-from pgstack import health
-from pgstack.diagnose import diagnose
+from pgstack import disk_full
+from pgstack.accounts import RunAs, unprivileged_account
+from pgstack.connect_errors import explain
 from pgstack.errors import ServerRefused, ServerStartFailed
 from pgstack.private_dirs import base_dir, create_file, open_lock
 from pgstack.servers import process
-from pgstack.servers.binaries import find_postgres_bin, reachable_bin, unprivileged_account
-from pgstack.servers.process import EmbeddedServer, RunAs, ServerProcess, Waiter
+from pgstack.servers.binaries import find_postgres_bin, reachable_bin
+from pgstack.servers.process import EmbeddedServer, ServerProcess, Waiter
 from pgstack.wait import wait_until
 
 SUPERUSER = "postgres"
 DIR_PREFIX = "pgstack-pg-"
 OWNER_FILE = process.OWNER_FILE  # where a cluster folder names the pid that owns it
 CACHE_PREFIX = "pgstack-initdb-"
-# Throwaway data on tmpfs: durability buys nothing. fsync=off is also how pgstack.safety
+# Throwaway data on tmpfs: durability buys nothing. fsync=off is also how pgstack.target_rules
 # recognises a test server when a run is pointed at this one. Written into the cluster's
 # postgresql.conf, so the project's postgres_conf (appended later) can still override it.
 # mmap: dynamic shared memory lives in the cluster folder (pg_dynshmem), so a postmaster
@@ -209,8 +210,8 @@ def _copy_cluster(source: Path, pgdata: Path, run_as: RunAs | None) -> None:
     result = process.run_tool(["cp", "-a", source, pgdata], run_as=run_as)
     if result.returncode != 0:
         fix = f"Delete {source} to have it made again."
-        if health.NO_SPACE in result.stderr:
-            fix = health.disk_full_hint(str(pgdata.parents[2]))  # the tmp folder
+        if disk_full.NO_SPACE in result.stderr:
+            fix = disk_full.hint(str(pgdata.parents[2]))  # the tmp folder
         raise ServerStartFailed(
             f"Could not copy the cached cluster {source} to {pgdata}: "
             f"{result.stderr.strip()}. {fix}"
@@ -232,10 +233,10 @@ def _initdb(bin_dir: Path, pgdata: Path, run_as: RunAs | None, pwfile: Path) -> 
             else ""
         )
         output = (result.stderr or result.stdout).strip()
-        if health.NO_SPACE in output:
+        if disk_full.NO_SPACE in output:
             raise ServerStartFailed(
-                f"initdb{who} failed in {pgdata}: {health.NO_SPACE}. "
-                + health.disk_full_hint(str(pgdata.parents[2]))  # the tmp folder
+                f"initdb{who} failed in {pgdata}: {disk_full.NO_SPACE}. "
+                + disk_full.hint(str(pgdata.parents[2]))  # the tmp folder
             )
         raise ServerStartFailed(
             f"initdb{who} failed in {pgdata} (binaries: {bin_dir}), exit {result.returncode}:\n"
@@ -269,7 +270,7 @@ def wait_for_postgres(
     url_env: str = "DATABASE_URL",
 ) -> None:
     """Wait until ``SELECT 1`` succeeds on ``url``; a refused login or a missing database
-    ends the wait at once (see ``pgstack.diagnose``)."""
+    ends the wait at once (see ``pgstack.connect_errors``)."""
     import psycopg
 
     def probe() -> None:
@@ -280,7 +281,7 @@ def wait_for_postgres(
                 conn.execute("SELECT 1")
         except psycopg.OperationalError as exc:
             message = " ".join(str(exc).split()).rstrip(".")
-            found = diagnose(message, url, url_env)
+            found = explain(message, url, url_env)
             if found.final:
                 raise ServerRefused(f"{what}: {message}. {found.advice}") from exc
             if found.kind == "starting":

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pgstack.accounts import RunAs
 from pgstack.errors import ServerStartFailed
 
 _PR_SET_PDEATHSIG = 1
@@ -23,15 +24,6 @@ def _die_with_parent() -> None:
     if sys.platform.startswith("linux"):
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(_PR_SET_PDEATHSIG, signal.SIGINT)
-
-
-@dataclass
-class RunAs:
-    """The unprivileged account a server runs as when we are root (None: ourselves)."""
-
-    name: str
-    uid: int
-    gid: int
 
 
 def _as_user(run_as: RunAs | None) -> dict[str, object]:
@@ -270,10 +262,6 @@ class EmbeddedServer:
     def process(self) -> subprocess.Popen[bytes]:
         assert self.server.process is not None, "not spawned"
         return self.server.process
-
-    @property
-    def log_path(self) -> Path:
-        return self.server.log_path
 
     def wait_ready(self, timeout: float) -> None:
         """Block until the server answers a real request (the port may change if taken)."""

@@ -16,15 +16,15 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from pgstack.accounts import RunAs, unprivileged_account
 from pgstack.private_dirs import base_dir, create_file
 from pgstack.servers import process
 from pgstack.servers.binaries import (
     cached_copy,
     can_run,
     find_redis_server,
-    unprivileged_account,
 )
-from pgstack.servers.process import EmbeddedServer, RunAs, ServerProcess
+from pgstack.servers.process import EmbeddedServer, ServerProcess
 from pgstack.wait import wait_until
 
 DATABASES = 256
@@ -38,7 +38,6 @@ DISABLED_COMMANDS = ("CONFIG", "DEBUG", "MODULE")
 
 @dataclass
 class EmbeddedRedis(EmbeddedServer):
-    binary: Path = Path()
     password: str = ""
 
     @property
@@ -85,7 +84,7 @@ def start_redis(
         run_as=run_as,
         detach=detach,
     )
-    embedded = EmbeddedRedis(work_dir, server, binary=binary, password=password)
+    embedded = EmbeddedRedis(work_dir, server, password=password)
     embedded._spawn(wait, timeout)
     return embedded
 

@@ -40,7 +40,7 @@ class Diagnosis:
     advice: str
 
 
-def diagnose(message: str, url: str, url_env: str = "DATABASE_URL") -> Diagnosis:
+def explain(message: str, url: str, url_env: str = "DATABASE_URL") -> Diagnosis:
     """Classify libpq's ``message`` for a connection to ``url``."""
     text = " ".join(message.split())
     parsed = urls.parse(url)

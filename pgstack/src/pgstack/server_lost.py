@@ -7,15 +7,10 @@ message that names it, instead of every remaining test failing its own confusing
 
 from __future__ import annotations
 
-import shutil
+import sys
 
 from pgstack import urls
-
-# Where a server comes from (RunPlan.postgres_from / redis_from): the advice for one that
-# went away depends on it.
-EMBEDDED = "embedded"  # started by this run, gone with it
-UP = "pgstack up"  # the project's persistent stack
-FROM_ENV = "env"  # DATABASE_URL / REDIS_URL: a server someone else runs
+from pgstack.run_plan import EMBEDDED, UP
 
 
 def is_connection_error(exc: BaseException) -> bool:
@@ -43,7 +38,7 @@ def _is_connection_error(exc: BaseException) -> bool:
 
 
 _UP_FIX = (
-    "The `pgstack up` stack was stopped (`pgstack down`?) or its server died: start it "
+    "The `pgstack up` servers were stopped (`pgstack down`?) or one died: start them "
     "again with `pgstack up` and rerun."
 )
 
@@ -102,30 +97,15 @@ def redis_gone(redis_url: str, url_env: str, *, origin: str) -> str | None:
     return None
 
 
-NO_SPACE = "No space left on device"
-# PostgreSQL's own words for it (SQLSTATE 53100, psycopg.errors.DiskFull)
-_DISK_FULL = (NO_SPACE, "DiskFull", "Check free disk space.")
-
-
-def mentions_disk_full(text: str) -> bool:
-    return any(marker in text for marker in _DISK_FULL)
-
-
-def disk_full_hint(tmp_dir: str | None) -> str:
-    """What to do when PostgreSQL (or a copy of its cluster) ran out of space."""
-    if not tmp_dir:
-        return (
-            "The database server's disk is full. For the compose db, its data lives on a "
-            "tmpfs in the container's memory: give the container more memory, or make the "
-            "tests write less."
-        )
-    try:
-        usage = shutil.disk_usage(tmp_dir)
-        room = f" ({usage.free // 2**20} MB free of {usage.total // 2**20} MB)"
-    except OSError:
-        room = ""
-    return (
-        f"{tmp_dir}{room} is full: the embedded PostgreSQL keeps its data there. Give it "
-        "more room (a bigger tmpfs; /dev/shm is sized by the machine or by the container's "
-        "shm_size), or set PGSTACK_TMP_DIR to a folder with space."
+def note_gone_at_end(admin_url: str, *, embedded: bool, what: str, exc: BaseException) -> None:
+    """At the end of a run whose server went away: say what is left, do not raise (the run
+    has already failed with the reason)."""
+    left = (
+        "nothing is left: the embedded server's data went with it"
+        if embedded
+        else "the next run on this server drops what this run left"
+    )
+    sys.stderr.write(
+        f"pgstack: could not {what}: PostgreSQL at {urls.describe(admin_url)} is gone "
+        f"({' '.join(str(exc).split())}); {left}.\n"
     )

@@ -1,0 +1,64 @@
+"""What a run prints: the header (where the servers are, what each phase took) and, with
+--pgstack-keep, the databases kept and how to reach them. URLs never show a password."""
+
+from __future__ import annotations
+
+import pytest
+
+from pgstack import urls
+from pgstack.inventory import Inventory
+from pgstack.pytest_plugin.state import STATE_KEY
+from pgstack.run import Run
+from pgstack.run_plan import RunPlan
+
+
+def pytest_report_header(config: pytest.Config) -> list[str] | None:
+    state = config.stash.get(STATE_KEY, None)
+    if state is None or not state.enabled:
+        return [f"pgstack: off ({state.reason})"] if state is not None else None
+    if state.plan is None or state.run is None:
+        return None
+    return header_lines(state.plan, state.run)
+
+
+def header_lines(plan: RunPlan, run: Run) -> list[str]:
+    where = run.launch.sources.label
+    if run.postgres is not None:
+        where = f"embedded, binaries {run.postgres.bin_dir}, data {run.postgres.data_dir}"
+    t = run.timings
+    lines = [
+        f"pgstack: run {plan.run_id}, PostgreSQL {urls.describe(plan.admin_url)} ({where}), "
+        f"template {plan.template} ({'built' if run.template_built else 'reused'})",
+        f"pgstack: ready in {t.get('template', 0):.2f} s (postgres {t.get('postgres', 0):.2f} s, "
+        f"redis {t.get('redis', 0) - t.get('postgres', 0):.2f} s, "
+        f"template {t.get('template', 0) - t.get('redis', 0):.2f} s)",
+        f"pgstack: each process gets its own clone {plan.prefix}_{plan.run_id}_<worker> "
+        f"(main, gw0, gw1, …) in {plan.database_url_env}"
+        + (", kept after the run (--pgstack-keep)" if plan.keep else ""),
+    ]
+    if plan.redis_url is not None:
+        dbs = ", ".join(map(str, plan.redis_dbs))
+        lines.append(
+            f"pgstack: Redis {urls.masked(plan.redis_url)}, databases {dbs} (held for this run)"
+        )
+    if run.collected:
+        lines.append(f"pgstack: dropped leftovers of dead runs: {', '.join(run.collected)}")
+    return lines
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """With --pgstack-keep: which databases stay, and how to reach them (URLs without their
+    password: this lands in CI logs; `pgstack psql` passes it to psql unseen)."""
+    state = terminalreporter.config.stash.get(STATE_KEY, None)
+    if state is None or state.run is None or not state.run.plan.keep:
+        return
+    plan = state.run.plan
+    inventory = Inventory.take(state.run.lease.connection, plan.prefix)
+    names = sorted(entry.name for entry in inventory.of_run(plan.run_id))
+    terminalreporter.section("pgstack: kept databases")
+    for name in names:
+        url = urls.masked(urls.with_database(plan.admin_url, name))
+        terminalreporter.write_line(f"{name}: psql {url}")
+    terminalreporter.write_line(
+        "Also: `pgstack psql <name>`. They stay until `pgstack clean --kept` or `pgstack down`."
+    )
