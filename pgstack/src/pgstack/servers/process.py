@@ -12,6 +12,7 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypedDict
 
 from pgstack.errors import ServerStartFailed
 
@@ -34,7 +35,15 @@ class RunAs:
     gid: int
 
 
-def _as_user(run_as: RunAs | None) -> dict[str, object]:
+class _UserArgs(TypedDict, total=False):
+    """The keyword arguments of Popen/run that switch to the server account."""
+
+    user: int
+    group: int
+    extra_groups: list[int]
+
+
+def _as_user(run_as: RunAs | None) -> _UserArgs:
     if run_as is None:
         return {}
     return {"user": run_as.uid, "group": run_as.gid, "extra_groups": []}
@@ -65,7 +74,7 @@ def spawn(
             start_new_session=detach,
             process_group=None if detach else 0,
             env=env,
-            **_as_user(run_as),  # type: ignore[arg-type]
+            **_as_user(run_as),
         )
 
 
@@ -85,7 +94,7 @@ def run_tool(
         timeout=timeout,
         env=env,
         check=False,
-        **_as_user(run_as),  # type: ignore[arg-type]
+        **_as_user(run_as),
     )
 
 
