@@ -62,6 +62,7 @@ test-fast: $(STAMP) ## Same, without tests marked slow
 lint: $(STAMP) ## ruff lint + format check, compose-lint on the compose files
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy --config-file pgstack/mypy.ini
 	$(BIN)/compose-lint docker-compose.test.yml
 	$(BIN)/compose-lint .devcontainer/docker-compose.devcontainer.yml
 

@@ -60,7 +60,7 @@ class TestEndedTransaction(psycopg.ProgrammingError):
     """A test ended db_connection's transaction itself (COMMIT or ROLLBACK as SQL)."""
 
 
-class RollbackConnection(psycopg.Connection):  # type: ignore[type-arg]
+class RollbackConnection(psycopg.Connection):
     """A connection whose every test runs in one transaction, rolled back after it.
 
     Profiling the rollback fixture showed psycopg's ``transaction()`` block costing

@@ -30,7 +30,7 @@ def drop_owned(
     if marker is None or (run is not None and marker.run != run):
         raise NotOurs(
             f"refusing to drop database {database!r}: it does not carry "
-            f"{'a pgstack marker' if marker is None else 'the marker of run ' + run}"
+            f"{'a pgstack marker' if marker is None else f'the marker of run {run}'}"
         )
     ident = sql.Identifier(database)
     if marker.kind == "template":

@@ -43,7 +43,8 @@ def database_count(url: str) -> int:
 
     def selectable(index: int) -> bool:
         try:
-            client.execute_command("SELECT", index)
+            # redis-py leaves execute_command unannotated
+            client.execute_command("SELECT", index)  # type: ignore[no-untyped-call]
         except redis.ResponseError:  # out of range, or not allowed for this user
             return False
         return True

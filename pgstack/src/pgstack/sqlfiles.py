@@ -60,7 +60,7 @@ def run_sql(conn: psycopg.Connection, file: Path, text: str, *, what: str, fix: 
     """Execute ``text`` (the content of ``file``); a failure raises MigrationFailed with
     file and line."""
     try:
-        conn.execute(text)  # type: ignore[arg-type]  # a file is trusted project SQL
+        conn.execute(text)  # a file is trusted project SQL
     except psycopg.Error as exc:
         line = _error_line(text, exc)
         where = f"{file}, line {line}" if line else str(file)

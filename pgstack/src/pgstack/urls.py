@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
+from typing import cast
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
 from psycopg import ProgrammingError
@@ -94,7 +95,8 @@ def parse(url: str, source: str = "The URL") -> Url:
         )
     libpq = f"postgresql://{rest}"
     try:
-        params = conninfo_to_dict(libpq)
+        # Parsed from a string alone (no keyword overrides), every value is a str.
+        params = cast(dict[str, str], conninfo_to_dict(libpq))
     except ProgrammingError as exc:
         reason = _scrub(" ".join(str(exc).split()), url)
         raise _refuse(source, url, f"it cannot be parsed ({reason})", _ENCODE) from exc
@@ -237,7 +239,7 @@ def check_redis_url(url: str, source: str) -> str:
     if "," in parts.netloc.rpartition("@")[2]:
         raise _refuse(source, url, "it names several hosts", "Name one host and port.")
     try:
-        parse_url(url)
+        parse_url(url)  # type: ignore[no-untyped-call]  # redis-py leaves it unannotated
     except ValueError:  # its messages can quote a piece of the password: not shown
         raise _refuse(source, url, "it cannot be parsed", _ENCODE) from None
     return url

@@ -172,7 +172,7 @@ def redis_url(pgstack_worker: Worker) -> str:
     """URL of this worker's own Redis logical database."""
     if pgstack_worker.redis_url is None:
         pytest.fail("Redis is off for this run ([tool.pgstack] redis = false).", pytrace=False)
-    return pgstack_worker.redis_url  # type: ignore[return-value]
+    return pgstack_worker.redis_url
 
 
 @pytest.fixture

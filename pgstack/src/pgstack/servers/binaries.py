@@ -143,7 +143,7 @@ def can_run(binary: Path, run_as: RunAs) -> bool:
         return False
 
 
-def cached_copy(cache_root: Path, kind: str, stamp: str, fill: Callable[[Path], None]) -> Path:
+def cached_copy(cache_root: Path, kind: str, stamp: str, fill: Callable[[Path], object]) -> Path:
     """``<cache_root>/pgstack-<kind>-<hash of stamp>``, made once and readable by every
     account that can reach ``cache_root`` (the server account must run what is in it).
 

@@ -19,8 +19,10 @@ import os
 import secrets
 import shutil
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 from pgstack import disk_full
@@ -143,7 +145,7 @@ def _socket_url(data_dir: Path, port: int) -> str:
 def _ready_with_password(password: str) -> Waiter:
     """Wait for the server on its socket, then give the superuser this cluster's password."""
 
-    def wait(url: str, **kwargs) -> None:
+    def wait(url: str, **kwargs: Any) -> None:
         wait_for_postgres(url, **kwargs)
         _set_password(url, password)
 
@@ -266,7 +268,7 @@ def wait_for_postgres(
     timeout: float,
     what: str,
     fix: str,
-    give_up=None,
+    give_up: Callable[[], str | None] | None = None,
     url_env: str = "DATABASE_URL",
 ) -> None:
     """Wait until ``SELECT 1`` succeeds on ``url``; a refused login or a missing database

@@ -12,6 +12,7 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypedDict
 
 from pgstack.accounts import RunAs
 from pgstack.errors import ServerStartFailed
@@ -26,7 +27,15 @@ def _die_with_parent() -> None:
         libc.prctl(_PR_SET_PDEATHSIG, signal.SIGINT)
 
 
-def _as_user(run_as: RunAs | None) -> dict[str, object]:
+class _UserArgs(TypedDict, total=False):
+    """The keyword arguments of Popen/run that switch to the server account."""
+
+    user: int
+    group: int
+    extra_groups: list[int]
+
+
+def _as_user(run_as: RunAs | None) -> _UserArgs:
     if run_as is None:
         return {}
     return {"user": run_as.uid, "group": run_as.gid, "extra_groups": []}
@@ -57,7 +66,7 @@ def spawn(
             start_new_session=detach,
             process_group=None if detach else 0,
             env=env,
-            **_as_user(run_as),  # type: ignore[arg-type]
+            **_as_user(run_as),
         )
 
 
@@ -77,7 +86,7 @@ def run_tool(
         timeout=timeout,
         env=env,
         check=False,
-        **_as_user(run_as),  # type: ignore[arg-type]
+        **_as_user(run_as),
     )
 
 

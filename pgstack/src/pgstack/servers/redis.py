@@ -13,6 +13,7 @@ import os
 import secrets
 import shutil
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -135,7 +136,14 @@ def sweep_stale(base: Path) -> list[Path]:
     return process.sweep_dead(base, DIR_PREFIX, PID_FILE)
 
 
-def wait_for_redis(url: str, *, timeout: float, what: str, fix: str, give_up=None) -> None:
+def wait_for_redis(
+    url: str,
+    *,
+    timeout: float,
+    what: str,
+    fix: str,
+    give_up: Callable[[], str | None] | None = None,
+) -> None:
     """Wait until PING answers PONG on ``url``."""
     import redis
 
