@@ -20,7 +20,7 @@ import pytest
 
 from pgstack import urls
 from pgstack.errors import ConfigError
-from pgstack.stack import Worker
+from pgstack.worker import Worker
 
 _LOOPBACK = {"localhost", "127.0.0.1", "::1"}
 
