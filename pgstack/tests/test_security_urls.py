@@ -191,7 +191,8 @@ def test_target_rule_reads_test_as_a_word(durable_server):
         url = urls.with_database(durable_server.url, name)
         with psycopg.connect(url) as conn:
             if name in REFUSED_NAMES:
-                with pytest.raises(target_rules.UnsafeTarget, match="does not look like a test server"):
+                refused = "does not look like a test server"
+                with pytest.raises(target_rules.UnsafeTarget, match=refused):
                     target_rules.check_target(url, settings, conn)
             else:
                 target_rules.check_target(url, settings, conn)  # does not raise

@@ -1,6 +1,6 @@
 """``pgstack``: the servers and databases of test runs, from the command line.
 
-Commands work on the project whose pyproject.toml is in the current folder (or
+Subcommands work on the project whose pyproject.toml is in the current folder (or
 ``--project``), and on the server ``pgstack.server_sources`` finds for it: ``DATABASE_URL``
 when set, else the ``pgstack up`` servers.
 """
@@ -41,7 +41,7 @@ pass_settings = click.make_pass_decorator(Settings)
 )
 @click.pass_context
 def main(ctx: click.Context, project: Path) -> None:
-    """Real PostgreSQL and Redis for test runs: persistent stack, inspection, cleanup."""
+    """Real PostgreSQL and Redis for test runs: persistent servers, inspection, cleanup."""
     try:
         ctx.obj = load_settings(project.resolve())
     except PgstackError as exc:
@@ -49,7 +49,7 @@ def main(ctx: click.Context, project: Path) -> None:
 
 
 def _server(settings: Settings) -> str:
-    """The PostgreSQL URL commands work on (see ``pgstack.server_sources``)."""
+    """The PostgreSQL URL the subcommands work on (see ``pgstack.server_sources``)."""
     url = require_server(settings).postgres_url
     assert url is not None
     return url

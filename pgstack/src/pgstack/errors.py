@@ -57,8 +57,8 @@ class UnsafeFolder(PgstackError):
     account (a symlink, another owner, open permissions)."""
 
 
-class ForeignStackState(PgstackError):
-    """The ``pgstack up`` state names a process or folder that is not the stack's own:
+class ForeignUpState(PgstackError):
+    """The ``pgstack up`` state names a process or folder that is not one of its servers:
     ``pgstack down`` left it alone."""
 
 

@@ -75,7 +75,7 @@ def is_of_checkout(marker: Marker, project_dir: Path) -> bool:
 
     Markers of pgstack versions before the checkout identity name only the folder, which
     another checkout may share: they never match, so nothing drops them as "ours" (drop
-    them by hand, or `pgstack down` with the whole stack).
+    them by hand, or `pgstack down` with the servers).
     """
     return marker.checkout is not None and marker.checkout == checkout_id(project_dir)
 

@@ -28,7 +28,7 @@ from pathlib import Path
 
 from pgstack import private_dirs
 from pgstack.accounts import unprivileged_account
-from pgstack.errors import ForeignStackState
+from pgstack.errors import ForeignUpState
 from pgstack.servers.postgres import DIR_PREFIX as POSTGRES_DIRS
 from pgstack.servers.process import pid_running, runs_in
 from pgstack.servers.redis import DIR_PREFIX as REDIS_DIRS
@@ -136,8 +136,8 @@ def start(settings: Settings) -> tuple[UpState, bool]:
 def stop(settings: Settings) -> UpState | None:
     """Stop the servers and delete everything they had; None if none were recorded.
 
-    Raises ``ForeignStackState`` (after cleaning what is provably ours) when the state
-    names a process or folder that is not the stack's.
+    Raises ``ForeignUpState`` (after cleaning what is provably ours) when the state
+    names a process or folder that is not one of its servers.
     """
     folder = state_dir(settings)
     if not folder.is_dir():
@@ -147,7 +147,7 @@ def stop(settings: Settings) -> UpState | None:
         left_alone = _remove(state, folder.parent) if state is not None else []
     shutil.rmtree(folder, ignore_errors=True)
     if left_alone:
-        raise ForeignStackState(
+        raise ForeignUpState(
             f"The `pgstack up` state in {folder} named things that are not its servers'; "
             "pgstack down left them alone and removed the state:\n"
             + "\n".join(f"  - {item}" for item in left_alone)

@@ -164,6 +164,6 @@ def open_lock(path: Path) -> Iterator[IO[str]]:
 
 def is_child(base: Path, path: str | os.PathLike[str], prefix: str) -> bool:
     """True when ``path`` is ``<base>/<prefix>…`` itself, symlinks resolved: nothing else
-    of ours (the initdb cache, another stack) and nothing outside."""
+    of ours (the initdb cache, the `pgstack up` servers) and nothing outside."""
     resolved = Path(os.path.realpath(path))
     return resolved.parent == Path(os.path.realpath(base)) and resolved.name.startswith(prefix)

@@ -1,6 +1,6 @@
 """Redis logical databases per run: claimed, kept alive and released, like its Postgres ones.
 
-Two runs on one Redis (a `pgstack up` stack, one REDIS_URL) must never share a logical
+Two runs on one Redis (the `pgstack up` servers, one REDIS_URL) must never share a logical
 database: one run's FLUSHDB would wipe the other's keys. The controller claims one database
 per worker with ``SET pgstack:slot:<index> <run id> NX PX <ttl>`` in database 0, the run's
 keepalive refreshes the claims while it lives, and its end deletes them if they are still

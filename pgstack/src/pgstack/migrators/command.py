@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pgstack import environment, urls
-from pgstack.commands import run_command
 from pgstack.settings import Settings
+from pgstack.shell_commands import run_command
 
 
 @dataclass
