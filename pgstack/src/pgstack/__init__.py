@@ -1,4 +1,9 @@
-"""pgstack: real PostgreSQL and Redis for every test run, one migrated database per worker."""
+"""pgstack: real PostgreSQL and Redis for every test run, one migrated database per worker.
+
+The public API is ``__all__``: the errors a caller catches, the settings, and the rollback
+helpers. ``make_engine`` and ``rollback_session`` need the ``sqlalchemy`` extra; importing
+pgstack does not.
+"""
 
 from pgstack.errors import (
     CloneFailed,
@@ -6,7 +11,6 @@ from pgstack.errors import (
     MigrationFailed,
     PgstackError,
     RedisDatabasesExhausted,
-    ServerLost,
     ServerNotFound,
     ServerNotReady,
     ServerRefused,
@@ -16,7 +20,6 @@ from pgstack.errors import (
 )
 from pgstack.isolation import make_engine, rollback_session, rollback_transaction
 from pgstack.settings import Settings, load_settings
-from pgstack.stack import RunPlan, Stack, Worker, open_worker, start_stack
 
 __all__ = [
     "CloneFailed",
@@ -24,21 +27,15 @@ __all__ = [
     "MigrationFailed",
     "PgstackError",
     "RedisDatabasesExhausted",
-    "RunPlan",
-    "ServerLost",
     "ServerNotFound",
     "ServerNotReady",
     "ServerRefused",
     "ServerStartFailed",
     "Settings",
-    "Stack",
     "TemplateBuildFailed",
     "UnsafeTarget",
-    "Worker",
     "load_settings",
     "make_engine",
-    "open_worker",
     "rollback_session",
     "rollback_transaction",
-    "start_stack",
 ]

@@ -76,15 +76,6 @@ def make_engine(url: str, *, app_role: str | None = None, **kwargs: Any) -> Engi
     return engine
 
 
-def connect(url: str, *, app_role: str | None = None) -> psycopg.Connection:
-    """A psycopg connection, switched to ``app_role`` when given."""
-    conn = psycopg.connect(url)
-    if app_role is not None:
-        conn.execute(set_role_sql(app_role))
-        conn.commit()
-    return conn
-
-
 class TestEndedTransaction(psycopg.ProgrammingError):
     """A test ended db_connection's transaction itself (COMMIT or ROLLBACK as SQL)."""
 
