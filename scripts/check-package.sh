@@ -20,7 +20,7 @@ pg_tmp=$(mktemp -d "$shm/pgstack-check-package-tmp.XXXXXX")
 chmod 0711 "$pg_tmp"  # the server account must traverse it to its own folders
 trap 'rm -rf "$work" "$pg_tmp"' EXIT
 dist=$work/dist venv=$work/venv project=$work/project
-step() { printf '\n== check-package: %s\n' "$*"; }
+step() { printf '\n== check-package [%3d s]: %s\n' "$SECONDS" "$*"; }
 fail() { printf 'check-package: %s\n' "$*" >&2; exit 1; }
 
 step "build sdist and wheel"
