@@ -27,8 +27,9 @@ step "build sdist and wheel"
 # setuptools warns "byte-compiling is disabled" under PYTHONDONTWRITEBYTECODE: not ours.
 env -u PYTHONDONTWRITEBYTECODE "$tools_python" -m build --outdir "$dist" "$root/pgstack" \
     > "$work/build.log" 2>&1 || { cat "$work/build.log"; fail "the build failed"; }
-if grep -Ei 'warning|deprecat' "$work/build.log"; then
-    fail "the build warned (full log above: $work/build.log is removed on exit)"
+if grep -qEi 'warning|deprecat' "$work/build.log"; then
+    cat "$work/build.log"
+    fail "the build warned (see the lines with 'warning' above)"
 fi
 wheel=$(echo "$dist"/pgstack-*.whl)
 sdist=$(echo "$dist"/pgstack-*.tar.gz)
