@@ -149,7 +149,11 @@ down-docker:
 images: ## Build offline stand-ins for the postgres/redis/python images (no registry)
 	scripts/build-offline-images.sh
 
-check: lint test-pgstack test-reliability test-backend test-repeat test-shards test-examples test-compose ## Everything CI runs: lint, pgstack's tests, reliability, backend suite (also 20x), examples, compose stack
+check: lint test-pgstack test-reliability test-backend test-repeat test-shards test-examples test-compose check-package ## Everything CI runs: lint, pgstack's tests, reliability, backend suite (also 20x), examples, compose stack, the built package
+
+.PHONY: check-package
+check-package: $(STAMP) ## Build pgstack's sdist + wheel, twine check them, run the smoke suite on the installed wheel
+	scripts/check-package.sh $(BIN)/python
 
 BENCH_VENV := benchmarks/.venv
 $(BENCH_VENV)/.installed: benchmarks/requirements.txt pgstack/pyproject.toml

@@ -1,4 +1,9 @@
-"""pgstack: real PostgreSQL and Redis for every test run, one migrated database per worker."""
+"""pgstack: real PostgreSQL and Redis for every test run, one migrated database per worker.
+
+The public API is ``__all__``: the errors a caller catches, the settings, and the rollback
+helpers. ``make_engine`` and ``rollback_session`` need the ``sqlalchemy`` extra; importing
+pgstack does not.
+"""
 
 from pgstack.errors import (
     CloneFailed,

@@ -78,7 +78,7 @@ def _python() -> Check:
 
 
 def _packages(settings: Settings) -> list[Check]:
-    needed = {"psycopg": "psycopg[binary]", "pytest": "pytest"}
+    needed = {"psycopg": "psycopg[binary]", "pytest": "pytest"}  # SQLAlchemy is an extra
     if settings.redis:
         needed["redis"] = "redis"
     if settings.migrator == "alembic":

@@ -7,6 +7,9 @@ psycopg: ``db_connection`` is a ``RollbackConnection``: one transaction per test
 end and the next one's start travel in one round trip; ``commit()``/``rollback()`` raise,
 since they would end that transaction. ``rollback_transaction`` does the same for any
 connection, with psycopg's ``transaction(force_rollback=True)`` (two round trips).
+
+SQLAlchemy is an optional extra: nothing here imports it until an engine or session is
+asked for, so projects on plain psycopg never need it installed.
 """
 
 from __future__ import annotations
@@ -19,10 +22,35 @@ import psycopg
 from psycopg import sql
 
 from pgstack import urls
+from pgstack.errors import ConfigError
 
-if TYPE_CHECKING:  # SQLAlchemy is imported only by the fixtures that use it
+if TYPE_CHECKING:  # SQLAlchemy is imported only by the functions that use it
     from sqlalchemy import Engine
     from sqlalchemy.orm import Session
+
+
+class SqlalchemyMissing(ConfigError):
+    """An engine or session was asked for, and SQLAlchemy (an optional extra) is not
+    installed."""
+
+    @classmethod
+    def needed_by(cls, what: str) -> SqlalchemyMissing:
+        return cls(
+            f"SQLAlchemy is not installed, and {what} cannot work without it. Install "
+            'pgstack with its sqlalchemy extra: pip install "pgstack[sqlalchemy]" (or add '
+            "SQLAlchemy>=2.0 to the project's test dependencies). Tests on plain psycopg can "
+            "use db_connection, or connect to fresh_database.url, instead."
+        )
+
+
+def require_sqlalchemy(what: str) -> None:
+    """Raise ``SqlalchemyMissing`` naming ``what`` when SQLAlchemy cannot be imported."""
+    try:
+        import sqlalchemy  # noqa: F401
+    except ModuleNotFoundError as exc:
+        if exc.name != "sqlalchemy":
+            raise  # SQLAlchemy is there, something it imports is not: show that
+        raise SqlalchemyMissing.needed_by(what) from exc
 
 
 def set_role_sql(role: str) -> sql.Composed:
@@ -32,6 +60,7 @@ def set_role_sql(role: str) -> sql.Composed:
 def make_engine(url: str, *, app_role: str | None = None, **kwargs: Any) -> Engine:
     """A psycopg 3 engine; with ``app_role`` every connection runs ``SET ROLE`` first,
     so Row Level Security applies as it would for the application."""
+    require_sqlalchemy("make_engine")
     from sqlalchemy import create_engine, event
 
     engine = create_engine(urls.sqlalchemy_url(url), **kwargs)
@@ -45,15 +74,6 @@ def make_engine(url: str, *, app_role: str | None = None, **kwargs: Any) -> Engi
             dbapi_connection.commit()
 
     return engine
-
-
-def connect(url: str, *, app_role: str | None = None) -> psycopg.Connection:
-    """A psycopg connection, switched to ``app_role`` when given."""
-    conn = psycopg.connect(url)
-    if app_role is not None:
-        conn.execute(set_role_sql(app_role))
-        conn.commit()
-    return conn
 
 
 class TestEndedTransaction(psycopg.ProgrammingError):
@@ -129,6 +149,7 @@ class RollbackConnection(psycopg.Connection):
 @contextmanager
 def rollback_session(engine: Engine, **session_kwargs: Any) -> Iterator[Session]:
     """A Session whose every commit is a SAVEPOINT release; all of it rolled back after."""
+    require_sqlalchemy("rollback_session")
     from sqlalchemy.orm import Session
 
     connection = engine.connect()

@@ -19,9 +19,21 @@ from pgstack import isolation, urls
 from pgstack.pytest_plugin.state import FRESH_KEY, STATE_KEY
 from pgstack.worker import Worker
 
-if TYPE_CHECKING:  # imported by the fixtures that use it: psycopg-only projects never pay
+if TYPE_CHECKING:  # SQLAlchemy is an optional extra: only the fixtures that use it import it
     from sqlalchemy import Engine
     from sqlalchemy.orm import Session
+
+
+def _require_sqlalchemy(what: str) -> None:
+    """A clean test failure naming the extra, not an ImportError traceback (failing outside
+    the ``except`` block keeps pytest from printing the chained ImportError)."""
+    try:
+        isolation.require_sqlalchemy(what)
+    except isolation.SqlalchemyMissing as exc:
+        message = str(exc)
+    else:
+        return
+    pytest.fail(message, pytrace=False)
 
 
 def _not_enabled(reason: str) -> None:
@@ -50,6 +62,7 @@ def database_url(pgstack_worker: Worker) -> str:
 @pytest.fixture(scope="session")
 def db_engine(pgstack_worker: Worker) -> Iterator[Engine]:
     """SQLAlchemy engine on the worker database, connecting as the app role if one is set."""
+    _require_sqlalchemy("the db_engine fixture (and db_session, built on it)")
     engine = isolation.make_engine(pgstack_worker.url, app_role=pgstack_worker.plan.app_role)
     yield engine
     engine.dispose()
@@ -127,6 +140,7 @@ class FreshDatabase:
 
     def engine(self, **kwargs: Any) -> Engine:
         """An engine on this database (app role applied); disposed after the test."""
+        _require_sqlalchemy("fresh_database.engine()")
         engine = isolation.make_engine(self.url, app_role=self._worker.plan.app_role, **kwargs)
         self._engines.append(engine)
         return engine
