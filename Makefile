@@ -1,5 +1,7 @@
-# pgstack: `make test` runs the example suite on real PostgreSQL + Redis; `make check` runs
-# everything CI runs. Both create .venv on first use from pinned versions.
+# pgstack: `make test` runs the backend suite on real PostgreSQL + Redis; `make check` runs
+# everything CI runs. Both create .venv on first use from pinned versions. `make help` is
+# the menu: each target's `##` line says what it runs and how it differs from its neighbours.
+# Shell logic longer than a line lives in scripts/.
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
@@ -16,26 +18,135 @@ WORKERS ?= auto
 SHARD ?=
 SHARD_ARGS := $(if $(SHARD),-p no:randomly --splits $(word 2,$(subst /, ,$(SHARD))) \
 	--group $(word 1,$(subst /, ,$(SHARD))) --durations-path .test_durations)
-# Where the servers come from: local (embedded, no Docker needed) or docker (compose stack)
-STACK ?= local
+
+# Where the backend suite's servers come from (make test, up, down):
+#   embedded  servers pgstack starts itself: no Docker needed (`pgstack up` keeps them running)
+#   compose   the Docker Compose test stack, docker-compose.test.yml
+# STACK=local|docker is the older spelling of the same choice and keeps working; SERVERS
+# wins when both are set. ("Stack" alone now means the compose stack.) A STACK from the
+# environment is honoured only when it is local or docker: other tools use that name.
+ifeq ($(origin STACK),command line)
+  ifeq ($(filter local docker,$(STACK)),)
+    $(error STACK=$(STACK): use SERVERS=embedded or SERVERS=compose (STACK=local|docker is the older spelling))
+  endif
+endif
+SERVERS ?= $(if $(filter docker,$(STACK)),compose,embedded)
+ifeq ($(filter embedded compose,$(SERVERS)),)
+  $(error SERVERS=$(SERVERS): use embedded (servers pgstack starts itself) or compose (the Docker Compose test stack))
+endif
+
 COMPOSE := docker compose -f docker-compose.test.yml
 # The runner's user matches yours, so files it writes to bind mounts are yours (never root).
 HOST_UID := $(shell id -u)
 export RUNNER_UID := $(if $(filter 0,$(HOST_UID)),1000,$(HOST_UID))
 export RUNNER_GID := $(if $(filter 0,$(HOST_UID)),1000,$(shell id -g))
+# In the runner container WORKERS=auto is left to its entrypoint (one worker per CPU of the
+# container's limit; pytest's own auto would count the host's); any other value is passed on.
+DOCKER_WORKERS := $(if $(filter-out auto,$(WORKERS)),-e PYTEST_WORKERS=$(WORKERS))
+# The venv's pytest for scripts/, which cd before running it.
+SCRIPT_ENV := PYTEST=$(abspath $(BIN)/pytest)
 
 # Example projects (examples/*/): each has its own .venv, its pinned requirements and
 # pgstack installed from ./pgstack, like a project that adopted it.
 EXAMPLES := $(patsubst %/requirements.txt,%,$(wildcard examples/*/requirements.txt))
 EXAMPLE_WORKERS ?= 2
+REPEAT ?= 20
 
-.PHONY: help venv test test-local test-docker test-fast check lint format test-pgstack \
-	test-reliability test-repeat test-backend test-shards test-examples test-compose up up-local up-docker down down-local \
-	down-docker images bench bench-signals clean
+.PHONY: help venv test test-embedded test-docker test-fast test-coverage test-repeat \
+	test-shards test-pgstack test-reliability test-examples test-compose up up-embedded \
+	up-compose down down-embedded down-compose check lint format images bench bench-signals \
+	clean check-package test-backend test-local up-local up-docker down-local down-docker
 
-help: ## List the targets
-	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | \
-		awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-14s %s\n", $$1, $$2}'
+# `make help`: "##@ title" lines are headings, "target: … ## text" the menu, "## text" notes.
+help: ## This menu
+	@awk 'BEGIN {FS = ":.*## "} \
+		/^##@ / {printf "\n%s\n", substr($$0, 5); next} \
+		/^## / {printf "  %s\n", substr($$0, 4); next} \
+		/^[a-zA-Z_-]+:.*## / {printf "  make %-17s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+CHECK := lint test-pgstack test-reliability test-coverage test-repeat test-shards test-examples \
+	test-compose check-package
+check: $(CHECK) ## What CI runs (.ci/run): lint (ruff, mypy, compose-lint), every test-* below but test-fast, test-docker, and check-package
+
+##@ The backend suite (backend/tests; random order, pytest-randomly, except with SHARD)
+## Variables: SERVERS=embedded|compose, WORKERS=auto|N (xdist; 0: one process), SHARD=i/N,
+## PYTEST_ARGS="..." (added to pytest's arguments), REPEAT=20 (test-repeat).
+
+test: $(if $(filter compose,$(SERVERS)),test-docker,test-embedded) ## The suite, -n WORKERS, no coverage; SERVERS=embedded (default) or compose (= test-docker)
+
+test-embedded: $(STAMP)
+	cd backend && ../$(BIN)/pytest -n $(WORKERS) $(SHARD_ARGS) $(PYTEST_ARGS)
+
+test-docker: ## test in the compose stack: builds the runner image, runs the suite, removes the stack
+	$(COMPOSE) build tests
+	$(COMPOSE) run --rm $(DOCKER_WORKERS) tests $(SHARD_ARGS) $(PYTEST_ARGS); rc=$$?; \
+		$(COMPOSE) down -v --remove-orphans >/dev/null 2>&1; exit $$rc
+
+test-fast: $(STAMP) ## test minus the tests marked slow (embedded servers; no SHARD)
+	cd backend && ../$(BIN)/pytest -n $(WORKERS) -m "not slow" $(PYTEST_ARGS)
+
+test-coverage: $(STAMP) ## test + coverage of backend/app, fails under 90 % (embedded; in check)
+	cd backend && ../$(BIN)/pytest -n $(WORKERS) -p randomly --cov=app \
+		--cov-report=term-missing:skip-covered --cov-fail-under=90 $(PYTEST_ARGS)
+
+test-repeat: $(STAMP) ## test REPEAT times, -n 2, a new random order each; stops at a failure, prints its seed
+	@$(SCRIPT_ENV) scripts/test-repeat.sh $(REPEAT) $(PYTEST_ARGS)
+
+test-shards: $(STAMP) ## Runs no test: checks SHARD=1/3..3/3 are disjoint and cover the suite
+	$(BIN)/python scripts/check_shards.py --splits 3
+
+##@ pgstack itself (pgstack/tests, examples/, e2e/)
+
+test-pgstack: $(STAMP) ## pgstack's tests minus reliability (each runs an inner pytest on real servers)
+	cd pgstack && ../$(BIN)/pytest -n $(WORKERS) -m "not reliability" $(PYTEST_ARGS)
+
+test-reliability: $(STAMP) ## pgstack's reliability tests only: killed servers, signals, 8 runs at once, full tmpfs
+	cd pgstack && ../$(BIN)/pytest -n $(WORKERS) -m reliability $(PYTEST_ARGS)
+
+examples/%/.venv/.installed: examples/%/requirements.txt requirements-dev.txt pgstack/pyproject.toml
+	@test -x examples/$*/.venv/bin/python || $(PYTHON) -m venv examples/$*/.venv
+	scripts/example-constraints.sh examples/$*/requirements.txt requirements-dev.txt \
+		> examples/$*/.venv/constraints.txt
+	examples/$*/.venv/bin/python -m pip install --quiet --disable-pip-version-check \
+		-c examples/$*/.venv/constraints.txt -r examples/$*/requirements.txt \
+		-e './pgstack[embedded]'
+	@touch $@
+
+test-examples: $(EXAMPLES:%=%/.venv/.installed) ## Each example project's suite in its own venv, -n 2 (fastapi-sqlmodel also -n 4)
+	@set -e; for example in $(EXAMPLES); do \
+		echo "== $$example: pytest -n $(EXAMPLE_WORKERS)"; \
+		(cd $$example && .venv/bin/pytest -n $(EXAMPLE_WORKERS) -p no:cacheprovider $(PYTEST_ARGS)); \
+	done
+	@echo "== examples/fastapi-sqlmodel: pytest -n 4 (an unmodified suite that breaks on a shared database)"
+	cd examples/fastapi-sqlmodel && .venv/bin/pytest -n 4 -q -p no:cacheprovider $(PYTEST_ARGS)
+
+test-compose: $(STAMP) ## The compose stack itself, end to end (e2e/); without Docker: a warning, in CI: an error
+	@$(SCRIPT_ENV) scripts/test-compose.sh $(PYTEST_ARGS)
+
+check-package: $(STAMP) ## pgstack's sdist + wheel: twine check, then a smoke suite on the wheel in a clean venv
+	scripts/check-package.sh $(BIN)/python
+
+##@ Servers that outlive runs
+
+up: up-$(SERVERS) ## Start them: SERVERS=embedded: `pgstack up` (persistent servers); compose: the stack's db + redis
+
+up-embedded: $(STAMP)
+	$(BIN)/pgstack --project backend up
+
+up-compose:
+	$(COMPOSE) up -d --wait db redis
+
+down: down-$(SERVERS) ## Stop what up started (compose: also removes containers, networks, volumes)
+
+down-embedded: $(STAMP)
+	$(BIN)/pgstack --project backend down
+
+down-compose:
+	$(COMPOSE) down -v --remove-orphans
+
+##@ Tools
+
+venv: $(STAMP) ## Create .venv with pinned dependencies (every target does on first use)
 
 $(STAMP): requirements-dev.txt pgstack/pyproject.toml backend/pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -44,116 +155,19 @@ $(STAMP): requirements-dev.txt pgstack/pyproject.toml backend/pyproject.toml
 		--no-build-isolation -e ./pgstack -e ./backend
 	@touch $@
 
-venv: $(STAMP) ## Create .venv with pinned dependencies
-
-test: test-$(STACK) ## Run the backend suite in parallel (STACK=local: embedded servers; STACK=docker: compose)
-
-test-local: $(STAMP)
-	cd backend && ../$(BIN)/pytest -n $(WORKERS) $(SHARD_ARGS) $(PYTEST_ARGS)
-
-test-docker:
-	$(COMPOSE) build tests
-	$(COMPOSE) run --rm tests $(PYTEST_ARGS); rc=$$?; \
-		$(COMPOSE) down -v --remove-orphans >/dev/null 2>&1; exit $$rc
-
-test-fast: $(STAMP) ## Same, without tests marked slow
-	cd backend && ../$(BIN)/pytest -n $(WORKERS) -m "not slow" $(PYTEST_ARGS)
-
-lint: $(STAMP) ## ruff lint + format check, compose-lint on the compose files
+lint: $(STAMP) ## ruff lint + format check, mypy (strict, pgstack/src), compose-lint (changes nothing)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy --config-file pgstack/mypy.ini
 	$(BIN)/compose-lint docker-compose.test.yml
 	$(BIN)/compose-lint .devcontainer/docker-compose.devcontainer.yml
 
-format: $(STAMP) ## Apply ruff fixes and formatting
+format: $(STAMP) ## Apply ruff's fixes and formatting (rewrites files)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-test-pgstack: $(STAMP) ## pgstack's own tests (inner pytest runs on real servers)
-	cd pgstack && ../$(BIN)/pytest -n $(WORKERS) -m "not reliability" $(PYTEST_ARGS)
-
-test-reliability: $(STAMP) ## Fault, load and bad-input tests: killed servers, signals, 8 runs at once, full tmpfs
-	cd pgstack && ../$(BIN)/pytest -n $(WORKERS) -m reliability $(PYTEST_ARGS)
-
-# Flakiness: the backend suite REPEAT times, each run in a new random order (pytest-randomly)
-# on -n 2 workers; any failure stops and prints the seed that reproduces it.
-REPEAT ?= 20
-test-repeat: $(STAMP) ## The backend suite REPEAT (20) times in random order, -n 2: zero failures allowed
-	@cd backend && for run in $$(seq 1 $(REPEAT)); do \
-		seed=$$(( (RANDOM << 15) | RANDOM )); \
-		printf 'test-repeat: run %2d/%d, --randomly-seed=%s: ' $$run $(REPEAT) $$seed; \
-		../$(BIN)/pytest -n 2 -p randomly -p no:cacheprovider -q --randomly-seed=$$seed \
-			$(PYTEST_ARGS) > ../.repeat-last.log 2>&1 || { echo FAILED; cat ../.repeat-last.log; \
-			echo "test-repeat: reproduce with: make test PYTEST_ARGS='-p randomly --randomly-seed=$$seed' WORKERS=2"; \
-			exit 1; }; \
-		tail -n 1 ../.repeat-last.log; \
-	done; rm -f ../.repeat-last.log
-
-test-backend: $(STAMP) ## Backend suite in random order (pytest-randomly), with coverage
-	cd backend && ../$(BIN)/pytest -n $(WORKERS) -p randomly --cov=app \
-		--cov-report=term-missing:skip-covered --cov-fail-under=90 $(PYTEST_ARGS)
-
-examples/%/.venv/.installed: examples/%/requirements.txt pgstack/pyproject.toml
-	@test -x examples/$*/.venv/bin/python || $(PYTHON) -m venv examples/$*/.venv
-	@# pgstack's own dependencies come pinned from requirements-dev.txt, except where the
-	@# example pins a package itself (its pins win, as in a real project).
-	sed -E 's/[<>=\[ ;#].*//' examples/$*/requirements.txt | tr 'A-Z_' 'a-z-' | grep . \
-		> examples/$*/.venv/own-packages.txt
-	awk 'NR==FNR {own[$$0]; next} {name=tolower($$0); sub(/[<>=\[ ;#].*/, "", name); \
-		gsub(/_/, "-", name)} !(name in own)' examples/$*/.venv/own-packages.txt \
-		requirements-dev.txt > examples/$*/.venv/constraints.txt
-	examples/$*/.venv/bin/python -m pip install --quiet --disable-pip-version-check \
-		-c examples/$*/.venv/constraints.txt -r examples/$*/requirements.txt \
-		-e './pgstack[embedded]'
-	@touch $@
-
-test-examples: $(EXAMPLES:%=%/.venv/.installed) ## Every example project's own suite, -n 2, on pgstack
-	@set -e; for example in $(EXAMPLES); do \
-		echo "== $$example: pytest -n $(EXAMPLE_WORKERS)"; \
-		(cd $$example && .venv/bin/pytest -n $(EXAMPLE_WORKERS) -p no:cacheprovider $(PYTEST_ARGS)); \
-	done
-	@echo "== examples/fastapi-sqlmodel: pytest -n 4 (an unmodified suite that breaks on a shared database)"
-	cd examples/fastapi-sqlmodel && .venv/bin/pytest -n 4 -q -p no:cacheprovider $(PYTEST_ARGS)
-
-test-shards: $(STAMP) ## The SHARD=i/N groups are disjoint and cover the backend suite
-	$(BIN)/python scripts/check_shards.py --splits 3
-
-test-compose: $(STAMP) ## The compose stack end to end (needs Docker; CI always runs it)
-	@if docker compose version >/dev/null 2>&1 && docker info >/dev/null 2>&1; then \
-		cd e2e && ../$(BIN)/pytest -p no:randomly -v $(PYTEST_ARGS); \
-	elif [ -n "$$CI" ]; then \
-		echo "test-compose: Docker is not usable here and CI must run the compose tests." \
-			"Run scripts/ci-docker-setup.sh first (.ci/run does)." >&2; exit 1; \
-	else \
-		echo "*** test-compose NOT RUN: no usable Docker engine on this machine." \
-			"The compose stack is not checked here; CI checks it. ***" >&2; \
-	fi
-
-up: up-$(STACK) ## Persistent stack for fast repeated runs (STACK=local: `pgstack up`; docker: compose db+redis)
-
-up-local: $(STAMP)
-	$(BIN)/pgstack --project backend up
-
-up-docker:
-	$(COMPOSE) up -d --wait db redis
-
-down: down-$(STACK) ## Stop it (STACK=docker: remove containers, networks, volumes)
-
-down-local: $(STAMP)
-	$(BIN)/pgstack --project backend down
-
-down-docker:
-	$(COMPOSE) down -v --remove-orphans
-
 images: ## Build offline stand-ins for the postgres/redis/python images (no registry)
 	scripts/build-offline-images.sh
-
-check: lint test-pgstack test-reliability test-backend test-repeat test-shards test-examples test-compose check-package ## Everything CI runs: lint, pgstack's tests, reliability, backend suite (also 20x), examples, compose stack, the built package
-
-.PHONY: check-package
-check-package: $(STAMP) ## Build pgstack's sdist + wheel, twine check them, run the smoke suite on the installed wheel
-	scripts/check-package.sh $(BIN)/python
 
 BENCH_VENV := benchmarks/.venv
 $(BENCH_VENV)/.installed: benchmarks/requirements.txt pgstack/pyproject.toml
@@ -168,5 +182,13 @@ bench: $(STAMP) $(BENCH_VENV)/.installed ## Every benchmark variant in one run �
 bench-signals: $(STAMP) ## Signal → exit of an interrupted `pytest -n 2` run (docker stop allows 10 s)
 	$(BIN)/python benchmarks/signals.py --repeat $(or $(BENCH_REPEAT),5)
 
-clean: ## Remove .venv and caches
+clean: ## Remove the venvs (.venv, examples', benchmarks') and caches
 	rm -rf $(VENV) examples/*/.venv $(BENCH_VENV) .pytest_cache .ruff_cache */.pytest_cache
+
+# Older target names, kept so commands and CI configurations that use them keep working.
+test-backend: test-coverage
+test-local: test-embedded
+up-local: up-embedded
+up-docker: up-compose
+down-local: down-embedded
+down-docker: down-compose
