@@ -7,11 +7,7 @@ when set, else the ``pgstack up`` servers.
 
 from __future__ import annotations
 
-import contextlib
-import os
 import shlex
-import shutil
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -19,9 +15,10 @@ from pathlib import Path
 import click
 
 from pgstack import admin, janitor, persistent, target_rules, urls
-from pgstack.errors import ConfigError, PgstackError
+from pgstack.errors import PgstackError
 from pgstack.inventory import Inventory
-from pgstack.ownership import Marker, RunLease, new_run_id
+from pgstack.ownership import RunLease, new_run_id
+from pgstack.psql import open_psql
 from pgstack.run_plan import FROM_ENV
 from pgstack.server_sources import require_server
 from pgstack.settings import Settings, load_settings
@@ -148,77 +145,9 @@ def psql(settings: Settings, target: str, psql_args: tuple[str, ...]) -> None:
     """Open psql on TARGET: `template` (a scratch clone of it, dropped on exit), a worker
     (`main`, `gw0`, …: its database in a live or kept run), or a database pgstack owns.
     More arguments go to psql: `pgstack psql gw0 -c 'select 1'`."""
-    url = _server(settings)
-    binary = _psql_binary(settings)
-    if target != "template":
-        name = _find_database(url, settings.prefix, target)
-        sys.exit(_run_psql(binary, urls.with_database(url, name), psql_args))
-    run_id = new_run_id()
-    lease = RunLease(url, run_id)
-    try:
-        template = ensure_template(url, template_spec(settings), run_id=run_id).name
-        name = f"{settings.prefix}_{run_id}_inspect"
-        from pgstack.clone import clone_database
-
-        clone = clone_database(
-            lease.connection,
-            template=template,
-            name=name,
-            marker=Marker(kind="fresh", run=run_id),
-            admin_url=url,
-        )
-        click.echo(f"pgstack: {name} is a scratch clone of {template}; dropped when psql exits.")
-        code = _run_psql(binary, clone, psql_args)
-        janitor.drop_owned(lease.connection, name, run=run_id)
-    finally:
-        lease.close()
-    sys.exit(code)
-
-
-def _psql_binary(settings: Settings) -> str:
-    from pgstack.servers.binaries import find_postgres_bin
-
-    candidates = []
-    with contextlib.suppress(PgstackError):
-        candidates.append(str(find_postgres_bin(settings.pg_bin) / "psql"))
-    for candidate in [*candidates, shutil.which("psql")]:
-        if candidate and Path(candidate).is_file():
-            return candidate
-    raise ConfigError(
-        "psql was not found (next to the PostgreSQL binaries, or on PATH). Install the "
-        "PostgreSQL client (e.g. apt install postgresql-client), or use `pgstack env` and "
-        "another client."
-    )
-
-
-def _find_database(url: str, prefix: str, target: str) -> str:
-    with admin.connect(url) as conn:
-        inventory = Inventory.take(conn, prefix)
-    clones = inventory.clones()
-    if target in {entry.name for entry in clones}:
-        return target
-    matches = [
-        e.name for e in clones if e.name.endswith(f"_{target}") and (e.live or e.marker.kept)
-    ]
-    if len(matches) == 1:
-        return matches[0]
-    if not matches:
-        raise ConfigError(
-            f"No database of a live run (or kept) for {target!r} on {urls.describe(url)}. "
-            "`pgstack status` lists what there is; run pytest with --pgstack-keep to keep "
-            "a run's databases."
-        )
-    raise ConfigError(f"Several databases match {target!r}: {', '.join(sorted(matches))}.")
-
-
-def _run_psql(binary: str, url: str, args: tuple[str, ...]) -> int:
-    """psql on ``url`` with the password in its environment (PGPASSWORD), which only this
-    account can read: every account can read a command line (ps, /proc/<pid>/cmdline)."""
-    env = dict(os.environ)
-    password = urls.password_of(url)
-    if password is not None:
-        env["PGPASSWORD"] = password
-    return subprocess.call([binary, urls.without_password(url), *args], env=env)
+    if target.startswith("-"):  # `pgstack psql -Atc '…'`: options only, on the template
+        target, psql_args = "template", (target, *psql_args)
+    sys.exit(open_psql(settings, _server(settings), target, psql_args, announce=click.echo))
 
 
 @main.command()
