@@ -2,6 +2,9 @@
 
 A check never raises: it reports ``ok``, ``warn`` (the run works, but not as well as it
 could) or ``fail`` (the run would fail), so one problem never hides the next.
+
+Longer than most modules on purpose: one small function per check, in the order a run
+meets what they check, so the file reads as the checklist.
 """
 
 from __future__ import annotations

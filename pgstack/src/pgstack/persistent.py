@@ -29,8 +29,9 @@ from pathlib import Path
 from pgstack import private_dirs
 from pgstack.accounts import unprivileged_account
 from pgstack.errors import ForeignUpState
+from pgstack.servers.folders import runs_in
 from pgstack.servers.postgres import DIR_PREFIX as POSTGRES_DIRS
-from pgstack.servers.process import pid_running, runs_in
+from pgstack.servers.process import pid_running
 from pgstack.servers.redis import DIR_PREFIX as REDIS_DIRS
 from pgstack.servers.start import start_servers
 from pgstack.settings import Settings

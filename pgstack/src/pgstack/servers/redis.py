@@ -19,7 +19,7 @@ from pathlib import Path
 
 from pgstack.accounts import RunAs, unprivileged_account
 from pgstack.private_dirs import base_dir, create_file
-from pgstack.servers import process
+from pgstack.servers import folders
 from pgstack.servers.binaries import (
     cached_copy,
     can_run,
@@ -66,7 +66,7 @@ def start_redis(
     work_dir = Path(tempfile.mkdtemp(prefix=DIR_PREFIX, dir=base))
     password = secrets.token_urlsafe(24)
     try:
-        process.write_owner(work_dir)
+        folders.write_owner(work_dir)
         owner = (run_as.uid, run_as.gid) if run_as is not None else None
         if owner is not None:
             os.chown(work_dir, *owner)
@@ -133,7 +133,7 @@ def _reachable_binary(binary: Path, run_as: RunAs | None, base: Path) -> Path:
 
 def sweep_stale(base: Path) -> list[Path]:
     """Delete Redis folders whose owning process and server are gone (killed with -9)."""
-    return process.sweep_dead(base, DIR_PREFIX, PID_FILE)
+    return folders.sweep_dead(base, DIR_PREFIX, PID_FILE)
 
 
 def wait_for_redis(
