@@ -122,4 +122,12 @@ def launch_run(settings: Settings) -> Launch:
         redis=settings.redis and found.redis_url is None,
         wait=False,
     )
-    return Launch(settings, spec, new_run_id(), started, found, servers.postgres, servers.redis)
+    return Launch(
+        settings=settings,
+        spec=spec,
+        run_id=new_run_id(),
+        started=started,
+        sources=found,
+        postgres=servers.postgres,
+        redis=servers.redis,
+    )
