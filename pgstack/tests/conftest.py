@@ -300,6 +300,12 @@ def project(pytester: pytest.Pytester, pg_server: EmbeddedPostgres) -> Project:
     return proj
 
 
+@pytest.fixture
+def bare(pytester: pytest.Pytester, pg_server: EmbeddedPostgres) -> Project:
+    """A project without Alembic; each test writes its own [tool.pgstack] table."""
+    return Project(pytester, pytester.path, pg_server.url)
+
+
 def output(result: pytest.RunResult) -> str:
     return "\n".join(result.outlines + result.errlines)
 

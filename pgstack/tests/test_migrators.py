@@ -7,13 +7,6 @@ import uuid
 
 import pytest
 from conftest import Project, assert_nothing_ran
-from pgstack.servers.postgres import EmbeddedPostgres
-
-
-@pytest.fixture
-def bare(pytester: pytest.Pytester, pg_server: EmbeddedPostgres) -> Project:
-    """A project without Alembic; each test writes its own [tool.pgstack] table."""
-    return Project(pytester, pytester.path, pg_server.url)
 
 
 def write(project: Project, relative: str, text: str) -> None:

@@ -22,7 +22,7 @@ from pgstack.psql import open_psql
 from pgstack.run_plan import FROM_ENV
 from pgstack.server_sources import require_server
 from pgstack.settings import Settings, load_settings
-from pgstack.template import ensure_template
+from pgstack.template import ensure_template, stale_note
 from pgstack.template_spec import template_spec
 
 pass_settings = click.make_pass_decorator(Settings)
@@ -59,8 +59,10 @@ def _build_template(settings: Settings, url: str) -> str:
         result = ensure_template(url, template_spec(settings), run_id=run_id)
     finally:
         lease.close()
-    state = "built" if result.built else "reused"
-    return f"template {result.name} {state} in {result.seconds:.2f} s"
+    line = f"template {result.name} {result.state} in {result.seconds:.2f} s"
+    if result.stale is not None:
+        line += f"\npgstack: {stale_note(result.name, result.stale)}"
+    return line
 
 
 @main.command()
@@ -211,10 +213,12 @@ def prepare(settings: Settings) -> None:
         _server(settings)  # the same clear error when there is nothing to prepare
     run = run_now(settings)
     try:
-        state = "built" if run.template_built else "reused"
         click.echo(
-            f"pgstack: template {run.plan.template} {state} on {urls.describe(run.plan.admin_url)}"
+            f"pgstack: template {run.plan.template} {run.template_state} on "
+            f"{urls.describe(run.plan.admin_url)}"
         )
+        if run.template_stale is not None:
+            click.echo(f"pgstack: {stale_note(run.plan.template, run.template_stale)}")
     finally:
         run.close()
 

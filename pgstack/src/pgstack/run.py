@@ -20,7 +20,7 @@ from pgstack.run_plan import FROM_ENV, RunPlan
 from pgstack.server_lost import note_gone_at_end
 from pgstack.servers.postgres import EmbeddedPostgres
 from pgstack.settings import Settings
-from pgstack.template import ensure_template
+from pgstack.template import ensure_template, template_state
 
 
 @dataclass
@@ -32,8 +32,13 @@ class Run:
     lease: RunLease
     timings: dict[str, float] = field(default_factory=dict)  # seconds since launch
     template_built: bool = False
+    template_stale: str | None = None  # why a complete template was rebuilt (TemplateResult)
     collected: list[str] = field(default_factory=list)  # dead runs' databases dropped
     _closed: bool = False
+
+    @property
+    def template_state(self) -> str:
+        return template_state(self.template_built, self.template_stale)
 
     @property
     def postgres(self) -> EmbeddedPostgres | None:
@@ -107,7 +112,9 @@ def start_run(launch: Launch, *, redis_databases: int = 1) -> Run:
             redis_from=launch.sources.redis_from,
             redis_dbs=redis_dbs,
         )
-        return Run(plan, launch, lease, timings, template.built, collected)
+        return Run(
+            plan, launch, lease, timings, template.built, template.stale, collected=collected
+        )
     except BaseException:
         if lease is not None:
             lease.close()

@@ -2,7 +2,9 @@
 
 A template is usable only once its marker says "complete", written after migrations
 succeed. A half-built one (its builder crashed, or migrations failed) is dropped and
-rebuilt, never cloned.
+rebuilt, never cloned. A complete one is verified before it is reused: the migrator
+compares what a scratch clone of it holds with the files on disk (``Migrator.mismatch``),
+and a template its hash wrongly trusted is rebuilt, saying what differed.
 """
 
 from __future__ import annotations
@@ -16,9 +18,11 @@ import psycopg
 from psycopg import sql
 
 from pgstack import admin, janitor, urls
+from pgstack.clone import clone_database
 from pgstack.errors import PgstackError, TemplateBuildFailed, TemplateInputsChanged
 from pgstack.hashing import Snapshot
-from pgstack.migrators import Migrator
+from pgstack.migrators import Migrator, NoMigrator
+from pgstack.migrators.command import CommandMigrator
 from pgstack.migrators.sql import SqlMigrator
 from pgstack.ownership import Marker, checkout_id, live_runs, read_marker, write_marker
 from pgstack.sqlfiles import read_sql, run_sql, sql_files, transaction_for
@@ -31,6 +35,20 @@ class TemplateResult:
     name: str
     built: bool  # False: an existing complete template was reused
     seconds: float
+    # Why an existing complete template was rebuilt: it did not hold what the files on disk
+    # say (an input the hash does not cover changed).
+    stale: str | None = None
+
+    @property
+    def state(self) -> str:
+        return template_state(self.built, self.stale)
+
+
+def template_state(built: bool, stale: str | None) -> str:
+    """``built``, ``reused`` or ``rebuilt``: the word run headers show."""
+    if stale is not None:
+        return "rebuilt"
+    return "built" if built else "reused"
 
 
 def ensure_template(
@@ -44,10 +62,21 @@ def ensure_template(
     with admin.connect(admin_url) as conn:
         _lock(conn, key, name, admin_url, timeout)
         try:
-            built = _ensure_locked(conn, admin_url, spec, name, run_id=run_id, timeout=timeout)
+            built, stale = _ensure_locked(
+                conn, admin_url, spec, name, run_id=run_id, timeout=timeout
+            )
         finally:
             conn.execute("SELECT pg_advisory_unlock(%s, %s)", (admin.LOCK_NAMESPACE, key))
-    return TemplateResult(name=name, built=built, seconds=time.monotonic() - started)
+    return TemplateResult(name, built, time.monotonic() - started, stale)
+
+
+def stale_note(name: str, stale: str) -> str:
+    """The line a run shows when a template its hash trusted was rebuilt."""
+    return (
+        f"template {name} was rebuilt: it did not hold what the files on disk say ({stale}). "
+        "Something that shapes the schema is not among the hashed inputs: add it to "
+        "schema_inputs in [tool.pgstack], so a change to it gives a new template at once."
+    )
 
 
 def _lock(conn: psycopg.Connection, key: int, name: str, admin_url: str, timeout: float) -> None:
@@ -76,13 +105,15 @@ def _ensure_locked(
     *,
     run_id: str,
     timeout: float,
-) -> bool:
+) -> tuple[bool, str | None]:
+    """(built, why an existing template was rebuilt)."""
     deadline = time.monotonic() + timeout
+    stale = None
     while True:
         exists, marker = read_marker(conn, name)
         if not exists:
             _build(conn, admin_url, spec, name, run_id=run_id)
-            return True
+            return True, stale
         if marker is None or marker.kind != "template":
             raise TemplateBuildFailed(
                 f"Database {name!r} exists on {urls.describe(admin_url)} but pgstack did not "
@@ -90,7 +121,12 @@ def _ensure_locked(
                 "it. Rename or drop it yourself, or set PGSTACK_PREFIX to another prefix."
             )
         if marker.state == "complete":
-            return False
+            if stale is None:  # verify once; a rebuilt template holds what the files say
+                stale = _mismatch(conn, admin_url, spec, name, run_id=run_id)
+            if stale is None:
+                return False, None
+            janitor.drop_owned(conn, name, run=marker.run)
+            continue
         if marker.run in live_runs(conn) and marker.run != run_id:
             # Building elsewhere (a run whose lock lives in another database): wait for it.
             if time.monotonic() > deadline:
@@ -100,6 +136,28 @@ def _ensure_locked(
             time.sleep(0.1)
             continue
         janitor.drop_owned(conn, name, run=marker.run)  # half-built by a dead run
+
+
+def _mismatch(
+    conn: psycopg.Connection, admin_url: str, spec: TemplateSpec, name: str, *, run_id: str
+) -> str | None:
+    """What the complete template ``name`` holds that the files on disk do not say, read
+    from a scratch clone (a session on the template itself would make clones fail)."""
+    migrator = spec.migrator
+    if isinstance(migrator, NoMigrator | CommandMigrator):
+        return None  # they keep no record to compare: no clone needed
+    scratch = f"{spec.prefix}_{run_id}_verify"
+    url = clone_database(
+        conn,
+        template=name,
+        name=scratch,
+        marker=Marker(kind="fresh", run=run_id),
+        admin_url=admin_url,
+    )
+    try:
+        return migrator.mismatch(url)
+    finally:
+        janitor.drop_owned(conn, scratch, run=run_id)
 
 
 def _build(

@@ -1,7 +1,9 @@
 """Migrators turn an empty database into the project's schema for the template.
 
 A migrator has two jobs (the pgtestdb shape): say which files shape the schema
-(``inputs``, hashed into the template's name) and ``migrate`` a database at a URL.
+(``inputs``, hashed into the template's name) and ``migrate`` a database at a URL. A third,
+``mismatch``, checks an existing template against the files on disk before it is reused:
+a hash only covers the inputs it was told about.
 """
 
 from __future__ import annotations
@@ -27,6 +29,10 @@ class Migrator(Protocol):
     def migrate(self, url: str) -> None:
         """Bring the (empty) database at ``url`` to the latest schema."""
 
+    def mismatch(self, url: str) -> str | None:
+        """None when the database at url holds what the inputs on disk say; else a
+        sentence naming what differs."""
+
 
 class NoMigrator:
     """For projects whose schema comes only from init SQL files (or is empty)."""
@@ -44,6 +50,9 @@ class NoMigrator:
 
     def migrate(self, url: str) -> None:
         return None
+
+    def mismatch(self, url: str) -> str | None:
+        return None  # nothing to compare
 
 
 def migrator_for(settings: Settings) -> Migrator:

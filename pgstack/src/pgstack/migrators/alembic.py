@@ -10,7 +10,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pgstack import environment, urls
+from pgstack import admin, environment, urls
 from pgstack.errors import ConfigError, MigrationFailed
 from pgstack.settings import Settings
 
@@ -83,6 +83,33 @@ class AlembicMigrator:
                 'merge revision. Fix: `alembic merge heads -m "merge"` (then review it).'
             )
 
+    def mismatch(self, url: str) -> str | None:
+        """The template's ``alembic_version`` rows against the heads of the scripts on disk.
+
+        A template without that table (env.py names another version_table) cannot be
+        compared: None, as for a command.
+        """
+        held = _held_revisions(url)
+        if held is None:
+            return None
+        scripts = self.scripts
+        known = {script.revision for script in scripts.walk_revisions()}
+        hashed = [Path(path).resolve() for path in self.inputs()]
+        differences = []
+        for head in sorted(set(scripts.get_heads()) - held):
+            script = scripts.get_revision(head)
+            where = ""
+            if script is not None and script.path is not None:
+                path = Path(script.path).resolve()
+                inside = any(path.is_relative_to(root) for root in hashed)
+                where = f" ({path}{'' if inside else ', a file outside the hashed inputs'})"
+            differences.append(f"head {head}{where} is on disk but not in the template")
+        differences += [
+            f"revision {revision} is in the template but in no script on disk"
+            for revision in sorted(held - known)
+        ]
+        return "; ".join(differences) or None
+
     def migrate(self, url: str) -> None:
         from alembic import command
 
@@ -115,3 +142,24 @@ class AlembicMigrator:
             if script is not None:
                 found = f"{script.revision} ({Path(script.path).name}, line {frame.lineno})"
         return found
+
+
+def _held_revisions(url: str) -> set[str] | None:
+    """Every ``version_num`` in the database's ``alembic_version`` tables (any schema); None
+    when it has none."""
+    from psycopg import sql
+
+    with admin.connect(url) as conn:
+        tables = conn.execute(
+            "SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE c.relname = 'alembic_version' AND c.relkind = 'r'"
+        ).fetchall()
+        if not tables:
+            return None
+        held: set[str] = set()
+        for (schema,) in tables:
+            query = sql.SQL("SELECT version_num FROM {}.alembic_version").format(
+                sql.Identifier(schema)
+            )
+            held.update(str(row[0]) for row in conn.execute(query).fetchall())
+    return held

@@ -46,6 +46,9 @@ class CommandMigrator:
     def check(self) -> None:
         return None
 
+    def mismatch(self, url: str) -> str | None:
+        return None  # what a command did leaves no record pgstack can read
+
     def migrate(self, url: str) -> None:
         run_command(
             self.command,

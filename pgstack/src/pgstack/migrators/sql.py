@@ -68,6 +68,28 @@ class SqlMigrator:
                 )
             seen[version] = file
 
+    def mismatch(self, url: str) -> str | None:
+        """The files recorded in the template's ``pgstack_sql_migrations`` against the
+        files on disk, by name and sha256."""
+        with admin.connect(url) as conn:
+            row = conn.execute("SELECT to_regclass(%s)", (TABLE,)).fetchone()
+            if row is None or row[0] is None:
+                return f"the template has no {TABLE} table (it was not built by this migrator)"
+            query = f"SELECT filename, sha256 FROM {TABLE}"  # noqa: S608 - a constant
+            held: dict[str, str] = dict(conn.execute(query).fetchall())
+        on_disk = {f.name: hashlib.sha256(f.read_bytes()).hexdigest() for f in self.files()}
+        differences = [
+            *(f"{name} is on disk but not in the template" for name in on_disk.keys() - held),
+            *(f"{name} is in the template but not on disk" for name in held.keys() - on_disk),
+            *(
+                f"{name} differs (sha256 {held[name][:12]} in the template, "
+                f"{on_disk[name][:12]} on disk)"
+                for name in on_disk.keys() & held.keys()
+                if on_disk[name] != held[name]
+            ),
+        ]
+        return "; ".join(sorted(differences)) or None
+
     def migrate(self, url: str, snapshot: Snapshot | None = None) -> None:
         """Apply the files as ``snapshot`` holds them (the bytes the template's name was
         hashed from); without one, as they are now."""

@@ -10,6 +10,7 @@ from pgstack.inventory import Inventory
 from pgstack.pytest_plugin.state import STATE_KEY
 from pgstack.run import Run
 from pgstack.run_plan import RunPlan
+from pgstack.template import stale_note
 
 
 def pytest_report_header(config: pytest.Config) -> list[str] | None:
@@ -28,7 +29,7 @@ def header_lines(plan: RunPlan, run: Run) -> list[str]:
     t = run.timings
     lines = [
         f"pgstack: run {plan.run_id}, PostgreSQL {urls.describe(plan.admin_url)} ({where}), "
-        f"template {plan.template} ({'built' if run.template_built else 'reused'})",
+        f"template {plan.template} ({run.template_state})",
         f"pgstack: ready in {t.get('template', 0):.2f} s (postgres {t.get('postgres', 0):.2f} s, "
         f"redis {t.get('redis', 0) - t.get('postgres', 0):.2f} s, "
         f"template {t.get('template', 0) - t.get('redis', 0):.2f} s)",
@@ -41,6 +42,8 @@ def header_lines(plan: RunPlan, run: Run) -> list[str]:
         lines.append(
             f"pgstack: Redis {urls.masked(plan.redis_url)}, databases {dbs} (held for this run)"
         )
+    if run.template_stale is not None:
+        lines.append(f"pgstack: {stale_note(plan.template, run.template_stale)}")
     if run.collected:
         lines.append(f"pgstack: dropped leftovers of dead runs: {', '.join(run.collected)}")
     return lines
