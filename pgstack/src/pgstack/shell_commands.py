@@ -19,32 +19,57 @@ def run_command(
     command: str, *, cwd: Path, env: Mapping[str, str], what: str, timeout: float
 ) -> None:
     """Run ``command`` through the shell; a non-zero exit or ``timeout`` seconds raise with
-    the output's tail.
+    the output's tail."""
+    returncode, output = run_captured(
+        command, cwd=cwd, env=env, what=what, timeout=timeout, shown=command
+    )
+    if returncode == 0:
+        return
+    raise MigrationFailed(
+        f"{what} `{command}` (in {cwd}) exited with status {returncode}. "
+        f"Its output{tail(output)}\n"
+        "Run the same command by hand against a scratch database to debug it; no template "
+        "was kept."
+    )
 
-    Output is captured (it would interleave with pytest's) and shown only on failure. The
-    command gets its own process group, so a timeout (or Ctrl-C) stops everything it
-    started, not only the shell: a migration left running would keep its locks.
+
+def run_captured(
+    command: str | list[str],
+    *,
+    cwd: Path,
+    env: Mapping[str, str],
+    what: str,
+    timeout: float,
+    shown: str,
+    stdin: bytes | None = None,
+) -> tuple[int, bytes]:
+    """Run ``command`` (a shell line, or an argument list run without a shell) and return
+    its exit status and output; ``timeout`` seconds raise MigrationTimedOut.
+
+    Output is captured (it would interleave with pytest's). The command gets its own
+    process group, so a timeout (or Ctrl-C) stops everything it started, not only the
+    shell: a migration left running would keep its locks.
     """
     if not cwd.is_dir():
-        raise MigrationFailed(f"{what} `{command}` cannot run: folder {cwd} does not exist.")
-    process = subprocess.Popen(  # noqa: S602 - the project's own configured command
+        raise MigrationFailed(f"{what} `{shown}` cannot run: folder {cwd} does not exist.")
+    process = subprocess.Popen(
         command,
-        shell=True,
+        shell=isinstance(command, str),
         cwd=cwd,
         env=dict(env),
-        stdin=subprocess.DEVNULL,
+        stdin=subprocess.DEVNULL if stdin is None else subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         process_group=0,
         preexec_fn=_die_with_parent,  # noqa: PLW1509 - also stops if we are killed -9
     )
     try:
-        output, _ = process.communicate(timeout=timeout)
+        output, _ = process.communicate(input=stdin, timeout=timeout)
     except subprocess.TimeoutExpired as exc:
         _kill_group(process)
         raise MigrationTimedOut(
-            f"{what} `{command}` (in {cwd}) timed out after {timeout:g} s and was stopped "
-            f"(its whole process group killed). Its output{_tail(exc.output)}\n"
+            f"{what} `{shown}` (in {cwd}) timed out after {timeout:g} s and was stopped "
+            f"(its whole process group killed). Its output{tail(exc.output)}\n"
             "If it needs longer, raise migrate_timeout in [tool.pgstack] (or "
             "PGSTACK_MIGRATE_TIMEOUT). If it waits for something (a lock another session "
             "holds, a prompt, a server), run the same command by hand against a scratch "
@@ -53,14 +78,7 @@ def run_command(
     except BaseException:
         _kill_group(process)
         raise
-    if process.returncode == 0:
-        return
-    raise MigrationFailed(
-        f"{what} `{command}` (in {cwd}) exited with status {process.returncode}. "
-        f"Its output{_tail(output)}\n"
-        "Run the same command by hand against a scratch database to debug it; no template "
-        "was kept."
-    )
+    return process.returncode, output
 
 
 def _kill_group(process: subprocess.Popen[bytes]) -> None:
@@ -70,7 +88,7 @@ def _kill_group(process: subprocess.Popen[bytes]) -> None:
     process.wait()
 
 
-def _tail(output: bytes | None) -> str:
+def tail(output: bytes | None) -> str:
     """The output's last lines, saying how many were left out."""
     lines = (output or b"").decode(errors="replace").rstrip().splitlines()
     shown = lines[-SHOWN_LINES:]

@@ -1,21 +1,22 @@
-"""Alembic: ``upgrade heads`` in-process, with failures traced back to the revision."""
+"""Alembic: ``upgrade heads`` in a subprocess pointed at the template, with failures traced
+back to the revision and connections elsewhere named."""
 
 from __future__ import annotations
 
-import os
-import traceback
-from argparse import Namespace
+import json
+import sys
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pgstack import admin, environment, urls
 from pgstack.errors import ConfigError, MigrationFailed
+from pgstack.migrators.alembic_process import RESULT, alembic_config
 from pgstack.settings import Settings
+from pgstack.shell_commands import run_captured, tail
 
 if TYPE_CHECKING:
-    from alembic.config import Config
     from alembic.script import ScriptDirectory
 
 
@@ -25,6 +26,7 @@ class AlembicMigrator:
     url_env: str = "DATABASE_URL"
     x_args: tuple[str, ...] = ()
     env: dict[str, str] = field(default_factory=dict)
+    timeout: float = Settings.migrate_timeout
     name: str = "alembic"
 
     @classmethod
@@ -41,19 +43,8 @@ class AlembicMigrator:
             url_env=settings.database_url_env,
             x_args=settings.alembic_x,
             env=settings.env,
+            timeout=settings.migrate_timeout,
         )
-
-    def _config(self, url: str | None = None) -> Config:
-        from alembic.config import Config
-
-        config = Config(str(self.config_path))
-        config.attributes["pgstack"] = True
-        # What `alembic -x key=value` gives env.py through context.get_x_argument().
-        config.cmd_opts = Namespace(x=list(self.x_args))
-        if url is not None:
-            # ConfigParser interpolation: a literal % in a password must be doubled.
-            config.set_main_option("sqlalchemy.url", urls.sqlalchemy_url(url).replace("%", "%%"))
-        return config
 
     @cached_property
     def scripts(self) -> ScriptDirectory:
@@ -61,7 +52,7 @@ class AlembicMigrator:
         from alembic.script import ScriptDirectory
 
         try:
-            return ScriptDirectory.from_config(self._config())
+            return ScriptDirectory.from_config(alembic_config(self.config_path, self.x_args))
         except Exception as exc:
             raise ConfigError(
                 f"Alembic could not read its scripts from {self.config_path}: {exc}. "
@@ -111,37 +102,70 @@ class AlembicMigrator:
         return "; ".join(differences) or None
 
     def migrate(self, url: str) -> None:
-        from alembic import command
-
-        config = self._config(url)
-        try:
-            variables = {self.url_env: urls.libpq_url(url), **environment.mapped(self.env, url)}
-            with environment.exported(variables):
-                command.upgrade(config, "heads")
-        except Exception as exc:
-            revision = self._failing_revision(exc)
+        """``alembic upgrade heads`` in a fresh interpreter whose environment (the URL
+        variable, ``PG*``, every mapped variable) points at the template: see
+        ``pgstack.migrators.alembic_process``."""
+        target = urls.parse(url)
+        request = {
+            "config": str(self.config_path),
+            "x": list(self.x_args),
+            "sqlalchemy_url": urls.sqlalchemy_url(url),
+            "database": target.database,
+            "port": str(target.port or 5432),
+        }
+        what = f"Alembic (template {urls.describe(url)})"
+        returncode, output = run_captured(
+            [sys.executable, "-m", "pgstack.migrators.alembic_process"],
+            cwd=self.config_path.parent,
+            env=environment.for_command(self.env, self.url_env, url),
+            what=what,
+            timeout=self.timeout,
+            shown="alembic upgrade heads",
+            stdin=json.dumps(request).encode(),
+        )
+        text, result = _split_result(output)
+        if result is None:
+            raise MigrationFailed(
+                f"{what}: `alembic upgrade heads` stopped (status {returncode}) before it "
+                f"finished. Its output{tail(text)}\nNo template was kept."
+            )
+        elsewhere = result.get("elsewhere", [])
+        if elsewhere:
+            raise MigrationFailed(self._elsewhere_message(url, elsewhere))
+        if not result["ok"]:
+            revision = result.get("revision")
             where = f"revision {revision}" if revision else "an Alembic migration"
             raise MigrationFailed(
                 f"{where} failed while building the test template {urls.describe(url)}: "
-                f"{type(exc).__name__}: {' '.join(str(exc).split())}\n"
+                f"{result['error']}\n"
                 "No template was kept. Fix the migration and run again "
-                "(`alembic upgrade head` against a scratch database shows the same error)."
-            ) from exc
+                "(`alembic upgrade head` against a scratch database shows the same error). "
+                f"Its output{tail(text)}"
+            )
 
-    def _failing_revision(self, exc: BaseException) -> str | None:
-        """The revision whose file appears last in the traceback (the one that raised)."""
-        scripts = self.scripts
-        by_path = {
-            os.path.realpath(script.path): script
-            for script in scripts.walk_revisions()
-            if script.path is not None
-        }
-        found = None
-        for frame in traceback.extract_tb(exc.__traceback__):
-            script = by_path.get(os.path.realpath(frame.filename))
-            if script is not None:
-                found = f"{script.revision} ({Path(script.path).name}, line {frame.lineno})"
-        return found
+    def _elsewhere_message(self, url: str, elsewhere: list[str]) -> str:
+        mapped = ", ".join(sorted(self.env)) or "none are mapped"
+        return (
+            f"Alembic's env.py tried to connect to {', '.join(elsewhere)} (pgstack stopped "
+            f"it), not to the template {urls.describe(url)} it was building: it builds its "
+            "URL from something pgstack did not point at the template. pgstack gives env.py the "
+            f"template in sqlalchemy.url, in {self.url_env} and in the [tool.pgstack.env] "
+            f"variables ({mapped}). Fix: map every variable your settings read for the "
+            "database to its field in [tool.pgstack.env] (`pgstack init` finds them; e.g. "
+            'POSTGRES_DB = "database"), or have env.py use '
+            "config.get_main_option('sqlalchemy.url'). No template was kept."
+        )
+
+
+def _split_result(output: bytes) -> tuple[bytes, dict[str, Any] | None]:
+    """The child's output without its result line, and the result (None: it died first)."""
+    lines = output.decode(errors="replace").splitlines()
+    for index in range(len(lines) - 1, -1, -1):
+        if lines[index].startswith(RESULT):
+            result = json.loads(lines[index][len(RESULT) :])
+            rest = lines[:index] + lines[index + 1 :]
+            return "\n".join(rest).encode(), result
+    return output, None
 
 
 def _held_revisions(url: str) -> set[str] | None:
