@@ -328,3 +328,16 @@ def cli(project: Project, *args: str, env: dict[str, str] | None = None):
         timeout=120,
         check=False,
     )
+
+
+def cli_in(folder: Path, *args: str, env: dict[str, str] | None = None):
+    """The pgstack command run from ``folder`` without --project: it finds the project."""
+    return subprocess.run(
+        [sys.executable, "-m", "pgstack.cli", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        cwd=folder,
+        timeout=120,
+        check=False,
+    )

@@ -8,8 +8,9 @@ import uuid
 
 import pytest
 from conftest import ALEMBIC_INI, Project, assert_nothing_ran, migration, output
-from pgstack import urls
 from pgstack.servers.postgres import EmbeddedPostgres
+
+from pgstack import urls
 
 CONFIG_PY = """\
 import os

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import psycopg
 import pytest
-from conftest import Project, cli
+from conftest import Project, cli, cli_in
 from pgstack.ownership import Marker, write_marker
 from pgstack.servers.process import pid_running
 
@@ -109,3 +109,20 @@ def test_every_command_has_help(project):
     for command in ("up", "down", "status", "env", "psql", "doctor", "clean", "list", "prepare"):
         result = cli(project, command, "--help")
         assert result.returncode == 0 and "Usage:" in result.stdout, (command, result.stderr)
+
+
+def test_a_subfolder_finds_the_running_stack(up_project):
+    """Like pytest's rootdir: the nearest pyproject.toml with [tool.pgstack] above."""
+    assert cli(up_project, "up", "--no-template").returncode == 0
+    deep = up_project.path / "migrations" / "versions"
+    status = cli_in(deep, "status")
+    assert status.returncode == 0, status.stdout + status.stderr
+    assert "postgres " in status.stdout, status.stdout
+
+
+def test_no_project_found_says_so_and_how(shm_dir):
+    result = cli_in(shm_dir, "status")
+    text = " ".join((result.stdout + result.stderr).split())
+    assert result.returncode != 0, text
+    assert f"No pyproject.toml with a [tool.pgstack] table in {shm_dir}" in text, text
+    assert "--project" in text and "Traceback" not in text, text

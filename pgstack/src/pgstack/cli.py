@@ -1,16 +1,20 @@
 """``pgstack``: the servers and databases of test runs, from the command line.
 
-Subcommands work on the project whose pyproject.toml is in the current folder (or
-``--project``), and on the server ``pgstack.server_sources`` finds for it: ``DATABASE_URL``
-when set, else the ``pgstack up`` servers.
+Subcommands work on the project ``pgstack.project_root`` finds (the nearest pyproject.toml
+with ``[tool.pgstack]`` at or above the current folder, or ``--project``), and on the server
+``pgstack.server_sources`` finds for it: ``DATABASE_URL`` when set, else the ``pgstack up``
+servers.
 """
 
 from __future__ import annotations
 
+import functools
 import shlex
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 import click
 
@@ -18,6 +22,7 @@ from pgstack import admin, janitor, persistent, target_rules, urls
 from pgstack.errors import PgstackError
 from pgstack.inventory import Inventory
 from pgstack.ownership import RunLease, new_run_id
+from pgstack.project_root import find_project
 from pgstack.psql import open_psql
 from pgstack.run_plan import FROM_ENV
 from pgstack.server_sources import require_server
@@ -25,24 +30,35 @@ from pgstack.settings import Settings, load_settings
 from pgstack.template import ensure_template, stale_note
 from pgstack.template_spec import template_spec
 
-pass_settings = click.make_pass_decorator(Settings)
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def pass_settings(command: F) -> F:
+    """Give the command the project's Settings, loaded when it runs (``init`` needs none)."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        project: Path | None = click.get_current_context().find_root().params["project"]
+        try:
+            folder = project.resolve() if project is not None else find_project(Path.cwd())
+            settings = load_settings(folder)
+        except PgstackError as exc:
+            raise click.ClickException(str(exc)) from exc
+        return command(settings, *args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--project",
     type=click.Path(file_okay=False, path_type=Path),
-    default=".",
-    show_default=True,
-    help="Folder of the pyproject.toml with [tool.pgstack].",
+    default=None,
+    help="Folder of the pyproject.toml with [tool.pgstack] (default: the nearest one at or "
+    "above the current folder).",
 )
-@click.pass_context
-def main(ctx: click.Context, project: Path) -> None:
+def main(project: Path | None) -> None:
     """Real PostgreSQL and Redis for test runs: persistent servers, inspection, cleanup."""
-    try:
-        ctx.obj = load_settings(project.resolve())
-    except PgstackError as exc:
-        raise click.ClickException(str(exc)) from exc
 
 
 def _server(settings: Settings) -> str:
