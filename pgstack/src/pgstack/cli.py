@@ -22,11 +22,11 @@ from pgstack import admin, janitor, persistent, target_rules, urls
 from pgstack.errors import PgstackError
 from pgstack.inventory import Inventory
 from pgstack.ownership import RunLease, new_run_id
-from pgstack.project_root import find_project
+from pgstack.project_root import find_project, nearest_pyproject_folder
 from pgstack.psql import open_psql
 from pgstack.run_plan import FROM_ENV
 from pgstack.server_sources import require_server
-from pgstack.settings import Settings, load_settings
+from pgstack.settings import Settings, load_settings, read_pyproject_table
 from pgstack.template import ensure_template, stale_note
 from pgstack.template_spec import template_spec
 
@@ -79,6 +79,45 @@ def _build_template(settings: Settings, url: str) -> str:
     if result.stale is not None:
         line += f"\npgstack: {stale_note(result.name, result.stale)}"
     return line
+
+
+@main.command()
+@click.option("--check", is_flag=True, help="Compare with the committed table; write nothing.")
+@click.option("--force", is_flag=True, help="Replace an existing [tool.pgstack] table.")
+def init(check: bool, force: bool) -> None:
+    """Inspect the project and write its [tool.pgstack] table into pyproject.toml.
+
+    Prints what it found and why. Never replaces an existing table without --force;
+    --check exits 1 when the committed table differs from what init finds."""
+    import tomlkit
+
+    from pgstack.project_scan import scan
+    from pgstack.pyproject_table import differences, write_table
+
+    project: Path | None = click.get_current_context().find_root().params["project"]
+    folder = project.resolve() if project is not None else nearest_pyproject_folder(Path.cwd())
+    pyproject = folder / "pyproject.toml"
+    try:
+        proposal = scan(folder)
+        click.echo(f"pgstack init: {folder}")
+        width = max(len(finding.topic) for finding in proposal.findings)
+        for finding in proposal.findings:
+            click.echo(f"  {finding.topic:<{width}}  {finding.text}")
+        if check:
+            found = differences(read_pyproject_table(pyproject), proposal.table)
+            if found:
+                click.echo(f"pgstack init --check: {pyproject} differs from what init finds:")
+                for line in found:
+                    click.echo(f"  {line}")
+                click.echo("Fix: edit the table, or `pgstack init --force` to replace it.")
+                sys.exit(1)
+            click.echo(f"pgstack init --check: [tool.pgstack] in {pyproject} matches.")
+            return
+        click.echo(tomlkit.dumps({"tool": {"pgstack": proposal.table}}).rstrip())
+        done = write_table(pyproject, proposal.table, force=force)
+    except PgstackError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"pgstack init: {done} [tool.pgstack] in {pyproject}.")
 
 
 @main.command()
