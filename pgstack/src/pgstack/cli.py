@@ -278,6 +278,24 @@ def prepare(settings: Settings) -> None:
         run.close()
 
 
+@main.command(
+    name="run",
+    context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False},
+)
+@click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
+@pass_settings
+def run_command(settings: Settings, command: tuple[str, ...]) -> None:
+    """Run COMMAND with the stack around it: `pgstack run -- python manage.py test`.
+
+    The servers start (or the running ones are used), the template is built or reused,
+    and COMMAND gets a database of its own cloned from it in DATABASE_URL (and libpq's
+    PG*, [tool.pgstack.env], REDIS_URL); it is dropped and the servers stopped after.
+    COMMAND's exit status is pgstack's; signals sent to pgstack are passed on to it."""
+    from pgstack.wrapped_command import run_wrapped
+
+    sys.exit(run_wrapped(settings, command, say=lambda line: click.echo(line, err=True)))
+
+
 @main.command()
 @pass_settings
 def doctor(settings: Settings) -> None:
