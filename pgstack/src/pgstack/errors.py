@@ -91,6 +91,11 @@ class TemplateBuildFailed(PgstackError):
     """The template database could not be created, locked or marked complete."""
 
 
+class ExtensionUnavailable(TemplateBuildFailed):
+    """The migrations create an extension the server does not have (checked before any of
+    them runs): the message names the package to install."""
+
+
 class TemplateInputsChanged(TemplateBuildFailed):
     """A file that shapes the template changed while it was being built."""
 

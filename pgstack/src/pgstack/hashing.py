@@ -74,3 +74,9 @@ def fingerprint(paths: Iterable[Path] | Snapshot, *, base: Path, extra: Iterable
             digest.update(b"file\0" + str(name).encode())
             digest.update(b"\0" + data + b"\0")
     return digest.hexdigest()
+
+
+def shown(path: Path, project_dir: Path) -> str:
+    """``path`` relative to the project when it lies inside it (for messages)."""
+    project_dir = project_dir.resolve()
+    return str(path.relative_to(project_dir) if path.is_relative_to(project_dir) else path)

@@ -20,7 +20,8 @@ from psycopg import sql
 from pgstack import admin, janitor, urls
 from pgstack.clone import clone_database
 from pgstack.errors import PgstackError, TemplateBuildFailed, TemplateInputsChanged
-from pgstack.hashing import Snapshot
+from pgstack.extensions import check_available
+from pgstack.hashing import Snapshot, shown
 from pgstack.migrators import Migrator, NoMigrator
 from pgstack.migrators.command import CommandMigrator
 from pgstack.migrators.sql import SqlMigrator
@@ -172,6 +173,7 @@ def _build(
         project=spec.project_dir.name,
         checkout=checkout_id(spec.project_dir),
     )
+    check_available(conn, admin_url, spec.snapshot, spec.project_dir)  # before migrating
     try:
         conn.execute(sql.SQL("CREATE DATABASE {}").format(ident))
         write_marker(conn, name, marker)
@@ -198,7 +200,7 @@ def _build(
         if changed:
             raise TemplateInputsChanged.during_build(
                 f"Template {name!r} on {urls.describe(admin_url)}",
-                "changed: " + ", ".join(_shown(path, spec.project_dir) for path in changed),
+                "changed: " + ", ".join(shown(path, spec.project_dir) for path in changed),
             )
         # Sessions left open by migrations would make every clone fail.
         conn.execute(
@@ -221,12 +223,6 @@ def _build(
                 f"{' '.join(str(exc).split())}"
             ) from exc
         raise
-
-
-def _shown(path: Path, project_dir: Path) -> str:
-    """``path`` relative to the project when it lies inside it."""
-    project_dir = project_dir.resolve()
-    return str(path.relative_to(project_dir) if path.is_relative_to(project_dir) else path)
 
 
 def _migrate(migrator: Migrator, url: str, snapshot: Snapshot) -> None:
