@@ -126,3 +126,13 @@ def test_no_project_found_says_so_and_how(shm_dir):
     assert result.returncode != 0, text
     assert f"No pyproject.toml with a [tool.pgstack] table in {shm_dir}" in text, text
     assert "--project" in text and "Traceback" not in text, text
+
+
+def test_psql_options_pass_through_to_psql(project):
+    """`pgstack psql -Atc …` opens the template's scratch clone with psql's own options."""
+    env = {"DATABASE_URL": project.server_url}
+    shown = cli(project, "psql", "-Atc", "SELECT count(*) FROM items", env=env)
+    assert shown.returncode == 0, shown.stdout + shown.stderr
+    assert shown.stdout.strip() == "0", shown.stdout
+    on_template = cli(project, "psql", "template", "-At", "-c", "SELECT 41 + 1", env=env)
+    assert on_template.stdout.strip() == "42", on_template.stdout + on_template.stderr

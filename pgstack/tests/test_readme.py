@@ -209,7 +209,8 @@ def test_cli_session_works_line_by_line(tmp_path):
     assert session.returncode == 0, text_of(session)
     out = session.stdout
     assert "pgstack: started: PostgreSQL" in out, out
-    assert "is a scratch clone of pgstack_tpl_" in out and " count \n-------\n     0" in out, out
+    assert "is a scratch clone of pgstack_tpl_" in session.stderr, text_of(session)
+    assert " count \n-------\n     0" in out, out
     assert "pgstack: stopped PostgreSQL" in out, out
 
 

@@ -61,6 +61,11 @@ def main(project: Path | None) -> None:
     """Real PostgreSQL and Redis for test runs: persistent servers, inspection, cleanup."""
 
 
+def _note(line: str) -> None:
+    """pgstack's own lines around another program's output go to stderr."""
+    click.echo(line, err=True)
+
+
 def _server(settings: Settings) -> str:
     """The PostgreSQL URL the subcommands work on (see ``pgstack.server_sources``)."""
     url = require_server(settings).postgres_url
@@ -204,7 +209,8 @@ def psql(settings: Settings, target: str, psql_args: tuple[str, ...]) -> None:
     More arguments go to psql: `pgstack psql gw0 -c 'select 1'`."""
     if target.startswith("-"):  # `pgstack psql -Atc '…'`: options only, on the template
         target, psql_args = "template", (target, *psql_args)
-    sys.exit(open_psql(settings, _server(settings), target, psql_args, announce=click.echo))
+    # The note goes to stderr: `pgstack psql -Atc '…'` output is for scripts.
+    sys.exit(open_psql(settings, _server(settings), target, psql_args, announce=_note))
 
 
 @main.command()
@@ -293,7 +299,7 @@ def run_command(settings: Settings, command: tuple[str, ...]) -> None:
     COMMAND's exit status is pgstack's; signals sent to pgstack are passed on to it."""
     from pgstack.wrapped_command import run_wrapped
 
-    sys.exit(run_wrapped(settings, command, say=lambda line: click.echo(line, err=True)))
+    sys.exit(run_wrapped(settings, command, say=_note))
 
 
 @main.command()
