@@ -98,4 +98,17 @@ spec = importlib.util.find_spec("pgserver")  # without importing it: it warns as
 print(pathlib.Path(spec.submodule_search_locations[0]) / "pginstall" / "bin")')
 PGSTACK_PG_BIN=$pg_bin "$venv/bin/pytest" -p no:cacheprovider tests_sqlalchemy
 
+# The README's other two install lines: from a checkout, and from a git URL (here the
+# checkout itself, as file://localhost/…: pip clones its checked-out branch).
+for source in "$root/pgstack[xdist]" "pgstack[xdist] @ git+file://localhost$root#subdirectory=pgstack"; do
+    step "install from ${source/#$root/<checkout>} (pip, into a clean venv)"
+    rm -rf "$work/venv-source"
+    "$base_python" -m venv "$work/venv-source"
+    "$work/venv-source/bin/python" -m pip install --quiet --disable-pip-version-check \
+        -c "$constraints" "$source"
+    "$work/venv-source/bin/pgstack" --help > /dev/null \
+        || fail "pgstack installed from $source does not run"
+    "$work/venv-source/bin/python" -m pip check
+done
+
 step "ok: the sdist and wheel build cleanly, pass twine, and work installed"
