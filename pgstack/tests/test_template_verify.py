@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from conftest import migration
+from conftest import cli, migration
 from pgstack.migrators.alembic import AlembicMigrator
 from pgstack.migrators.sql import SqlMigrator
 from pgstack.ownership import RunLease, new_run_id
@@ -49,6 +49,10 @@ def test_a_revision_outside_the_hashed_inputs_rebuilds_the_template(project):
         migration("0002", "0001", "ALTER TABLE items ADD COLUMN note text")
     )
     project.write_test("test_ok", SEES_NOTE)
+    doctor = cli(project, "doctor", env={"DATABASE_URL": project.server_url})
+    line = next(line for line in doctor.stdout.splitlines() if "migrations" in line)
+    assert line.lstrip().startswith("warn") and "does not hold what the files" in line, line
+    assert "head 0002" in line, line
     second = project.run()
     second.assert_outcomes(passed=1)
     header = _header(second)

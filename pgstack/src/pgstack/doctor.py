@@ -16,6 +16,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pgstack import admin, private_dirs, target_rules, urls
 from pgstack.errors import PgstackError, UnsafeFolder
@@ -23,6 +24,11 @@ from pgstack.inventory import Inventory
 from pgstack.run_plan import FROM_ENV
 from pgstack.server_sources import Sources, find_servers
 from pgstack.settings import Settings
+
+if TYPE_CHECKING:
+    import psycopg
+
+    from pgstack.template_spec import TemplateSpec
 
 OK, WARN, FAIL = "ok", "warn", "FAIL"
 MIN_FREE_BYTES = 256 * 1024 * 1024
@@ -255,11 +261,34 @@ def _migrations(settings: Settings, server: str | None) -> Check:
             return Check("migrations", OK, f"{settings.migrator}; template {name} (built per run)")
         with admin.connect(server) as conn:
             exists, marker = read_marker(conn, name)
-        ready = exists and marker is not None and marker.state == "complete"
+            ready = exists and marker is not None and marker.state == "complete"
+            stale = _stale(conn, server, spec, name) if ready else None
+        if stale is not None:
+            return Check(
+                "migrations",
+                WARN,
+                f"{settings.migrator}; template {name} does not hold what the files on disk "
+                f"say ({stale}): the next run rebuilds it",
+                fix="add what shapes the schema but is not hashed to schema_inputs",
+            )
         state = "ready, will be reused" if ready else "not built yet: the next run builds it"
         return Check("migrations", OK, f"{settings.migrator}; template {name} {state}")
 
     return _guard("migrations", check)
+
+
+def _stale(conn: psycopg.Connection, server: str, spec: TemplateSpec, name: str) -> str | None:
+    """What the built template holds that the files do not say (a scratch clone of it is
+    compared, under a run lease of its own, as a run would before reusing it)."""
+    from pgstack.ownership import RunLease, new_run_id
+    from pgstack.template import mismatch
+
+    run_id = new_run_id()
+    lease = RunLease(server, run_id)
+    try:
+        return mismatch(conn, server, spec, name, run_id=run_id)
+    finally:
+        lease.close()
 
 
 def _leftovers(settings: Settings, server: str) -> Check:

@@ -123,7 +123,7 @@ def _ensure_locked(
             )
         if marker.state == "complete":
             if stale is None:  # verify once; a rebuilt template holds what the files say
-                stale = _mismatch(conn, admin_url, spec, name, run_id=run_id)
+                stale = mismatch(conn, admin_url, spec, name, run_id=run_id)
             if stale is None:
                 return False, None
             janitor.drop_owned(conn, name, run=marker.run)
@@ -139,7 +139,7 @@ def _ensure_locked(
         janitor.drop_owned(conn, name, run=marker.run)  # half-built by a dead run
 
 
-def _mismatch(
+def mismatch(
     conn: psycopg.Connection, admin_url: str, spec: TemplateSpec, name: str, *, run_id: str
 ) -> str | None:
     """What the complete template ``name`` holds that the files on disk do not say, read
