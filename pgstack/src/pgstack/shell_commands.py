@@ -39,7 +39,7 @@ def run_captured(
     cwd: Path,
     env: Mapping[str, str],
     what: str,
-    timeout: float,
+    timeout: float | None,
     shown: str,
     stdin: bytes | None = None,
 ) -> tuple[int, bytes]:

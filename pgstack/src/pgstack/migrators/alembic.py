@@ -26,7 +26,8 @@ class AlembicMigrator:
     url_env: str = "DATABASE_URL"
     x_args: tuple[str, ...] = ()
     env: dict[str, str] = field(default_factory=dict)
-    timeout: float = Settings.migrate_timeout
+    # None: no limit, as when it ran in-process (migrate_timeout is the commands' limit).
+    timeout: float | None = None
     name: str = "alembic"
 
     @classmethod
@@ -43,7 +44,6 @@ class AlembicMigrator:
             url_env=settings.database_url_env,
             x_args=settings.alembic_x,
             env=settings.env,
-            timeout=settings.migrate_timeout,
         )
 
     @cached_property
