@@ -48,6 +48,8 @@ def test_django_settings_written_when_pytest_django_would_not_find_them(tmp_path
     assert scan(tmp_path).table["django_settings"] == "site_conf.settings.dev"
     (tmp_path / "pytest.ini").write_text("[pytest]\naddopts = --ds=site_conf.settings.test\n")
     assert "django_settings" not in scan(tmp_path).table
+    (tmp_path / "manage.py").unlink()  # a settings module named for pytest-django is enough
+    assert scan(tmp_path).table["migrator"] == "django"
 
 
 PYPROJECT = """\

@@ -150,19 +150,22 @@ def _shown(path: Path, project: Path) -> str:
 
 def _django(project: Path, proposal: Proposal) -> bool:
     manage = project / "manage.py"
-    if not manage.is_file():
+    found = pytest_django_settings(project)
+    if not manage.is_file() and found is None:
         return False
     proposal.table["migrator"] = "django"
-    match = re.search(
-        r"""DJANGO_SETTINGS_MODULE['"]\s*,\s*['"]([\w.]+)['"]""", manage.read_text("utf-8")
-    )
-    from_manage = match.group(1) if match else None
-    found = pytest_django_settings(project)
+    what = "manage.py" if manage.is_file() else "pytest's Django settings option"
+    from_manage = None
+    if manage.is_file():
+        match = re.search(
+            r"""DJANGO_SETTINGS_MODULE['"]\s*,\s*['"]([\w.]+)['"]""", manage.read_text("utf-8")
+        )
+        from_manage = match.group(1) if match else None
     if found is not None:
         module, where = found
         proposal.note(
             "migrations",
-            f'manage.py: a Django project: migrator = "django". Its settings module {module} '
+            f'{what}: a Django project: migrator = "django". Its settings module {module} '
             f"is found the way pytest-django finds it ({where}), so pgstack uses the same one "
             "without a django_settings line",
         )
