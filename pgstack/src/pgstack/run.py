@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import psycopg
 
 from pgstack import janitor, target_rules
+from pgstack.inventory import Inventory
 from pgstack.launch import Launch, launch_run
 from pgstack.ownership import RunLease
 from pgstack.run_plan import FROM_ENV, RunPlan
@@ -47,9 +48,12 @@ class Run:
         if self._closed:
             return
         self._closed = True
+        cache = False
         try:
             if self.postgres is None:
                 janitor.drop_run(self.lease.connection, self.plan.prefix, self.plan.run_id)
+            elif self.template_built and self.postgres.cache_key is not None:
+                cache = _only_templates_left(self.lease.connection, self.plan)
         except psycopg.OperationalError as exc:
             note_gone_at_end(
                 self.plan.admin_url,
@@ -59,7 +63,16 @@ class Run:
             )
         finally:
             self.lease.close()
+            if cache and self.postgres is not None:
+                self.postgres.stop_into_cache(self.launch.settings.cluster_cache_mb * 2**20)
             self.launch.abort()
+
+
+def _only_templates_left(conn: psycopg.Connection, plan: RunPlan) -> bool:
+    """Drop the run's clones so that the cluster holds only its template, for the
+    migrated-cluster cache; False when something else of ours stays (kept databases)."""
+    janitor.drop_run(conn, plan.prefix, plan.run_id)
+    return not Inventory.take(conn, plan.prefix).clones()
 
 
 def start_run(launch: Launch, *, redis_databases: int = 1) -> Run:
@@ -68,7 +81,9 @@ def start_run(launch: Launch, *, redis_databases: int = 1) -> Run:
     ``redis_databases``: how many Redis databases the run claims (one per xdist worker).
     """
     settings = launch.settings
-    timings: dict[str, float] = {}
+    # Seconds since launch: "configured" is when pytest had loaded the project's conftest
+    # files and plugins (the servers started meanwhile), the rest when each phase ended.
+    timings: dict[str, float] = {"configured": time.monotonic() - launch.started}
     lease: RunLease | None = None
     try:
         launch.wait_for_postgres()
