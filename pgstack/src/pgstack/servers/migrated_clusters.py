@@ -72,7 +72,11 @@ def save(pgdata: Path, base: Path, key: str, limit_bytes: int) -> Path | None:
 
 
 def shrink(base: Path, limit_bytes: int, *, keep: Path | None = None) -> list[Path]:
-    """Delete the least recently used entries until the cache fits in ``limit_bytes``."""
+    """Delete the least recently used entries until the cache fits in ``limit_bytes`` and
+    in a quarter of its filesystem (a container's 64 MB /dev/shm must stay usable for the
+    clusters themselves)."""
+    disk = os.statvfs(base)
+    limit_bytes = min(limit_bytes, disk.f_blocks * disk.f_frsize // 4)
     entries = sorted(
         (path for path in base.glob(f"{PREFIX}*") if path.is_dir() and not path.is_symlink()),
         key=lambda path: path.stat().st_mtime,
