@@ -18,6 +18,7 @@ from pgstack import admin, janitor, persistent, target_rules, urls
 from pgstack.errors import PgstackError
 from pgstack.inventory import Inventory
 from pgstack.ownership import RunLease, new_run_id
+from pgstack.progress import StreamReport
 from pgstack.psql import open_psql
 from pgstack.run_plan import FROM_ENV
 from pgstack.server_sources import require_server
@@ -52,11 +53,16 @@ def _server(settings: Settings) -> str:
     return url
 
 
+def _report() -> StreamReport:
+    """A long template build's progress, on stderr (stdout may be parsed)."""
+    return StreamReport(lambda: sys.stderr)
+
+
 def _build_template(settings: Settings, url: str) -> str:
     run_id = new_run_id()
     lease = RunLease(url, run_id)  # the template's builder must look alive while it builds
     try:
-        result = ensure_template(url, template_spec(settings), run_id=run_id)
+        result = ensure_template(url, template_spec(settings), run_id=run_id, report=_report())
     finally:
         lease.close()
     state = "built" if result.built else "reused"
@@ -209,7 +215,7 @@ def prepare(settings: Settings) -> None:
 
     if settings.database_url is None:
         _server(settings)  # the same clear error when there is nothing to prepare
-    run = run_now(settings)
+    run = run_now(settings, report=_report())
     try:
         state = "built" if run.template_built else "reused"
         click.echo(

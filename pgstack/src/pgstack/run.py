@@ -17,6 +17,7 @@ from pgstack import janitor, target_rules
 from pgstack.inventory import Inventory
 from pgstack.launch import Launch, launch_run
 from pgstack.ownership import RunLease
+from pgstack.progress import StreamReport
 from pgstack.run_plan import FROM_ENV, RunPlan
 from pgstack.server_lost import note_gone_at_end
 from pgstack.servers.postgres import EmbeddedPostgres
@@ -75,10 +76,13 @@ def _only_templates_left(conn: psycopg.Connection, plan: RunPlan) -> bool:
     return not Inventory.take(conn, plan.prefix).clones()
 
 
-def start_run(launch: Launch, *, redis_databases: int = 1) -> Run:
+def start_run(
+    launch: Launch, *, redis_databases: int = 1, report: StreamReport | None = None
+) -> Run:
     """Wait for the servers, take the run's lease, collect leftovers, build the template.
 
-    ``redis_databases``: how many Redis databases the run claims (one per xdist worker).
+    ``redis_databases``: how many Redis databases the run claims (one per xdist worker);
+    ``report``: where a long template build shows its progress.
     """
     settings = launch.settings
     # Seconds since launch: "configured" is when pytest had loaded the project's conftest
@@ -99,7 +103,7 @@ def start_run(launch: Launch, *, redis_databases: int = 1) -> Run:
         collected: list[str] = []
         if launch.postgres is None:
             collected = janitor.collect_dead(lease.connection, settings.prefix)
-        template = ensure_template(admin_url, launch.spec, run_id=launch.run_id)
+        template = ensure_template(admin_url, launch.spec, run_id=launch.run_id, report=report)
         if settings.app_role is not None:  # init scripts may create it: check after them
             target_rules.check_app_role(lease.connection, settings.app_role, admin_url)
         timings["template"] = time.monotonic() - launch.started
@@ -130,6 +134,6 @@ def start_run(launch: Launch, *, redis_databases: int = 1) -> Run:
         raise
 
 
-def run_now(settings: Settings) -> Run:
+def run_now(settings: Settings, *, report: StreamReport | None = None) -> Run:
     """Launch and start at once (``pgstack prepare`` and tests: nothing to overlap with)."""
-    return start_run(launch_run(settings))
+    return start_run(launch_run(settings), report=report)

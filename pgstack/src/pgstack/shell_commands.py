@@ -6,9 +6,11 @@ import contextlib
 import os
 import signal
 import subprocess
+import threading
 from collections.abc import Mapping
 from pathlib import Path
 
+from pgstack import progress
 from pgstack.errors import MigrationFailed, MigrationTimedOut
 from pgstack.servers.process import _die_with_parent
 
@@ -21,7 +23,8 @@ def run_command(
     """Run ``command`` through the shell; a non-zero exit or ``timeout`` seconds raise with
     the output's tail.
 
-    Output is captured (it would interleave with pytest's) and shown only on failure. The
+    Output is captured (it would interleave with pytest's) and shown only on failure; its
+    latest line feeds the template build's progress line (``pgstack.progress``). The
     command gets its own process group, so a timeout (or Ctrl-C) stops everything it
     started, not only the shell: a migration left running would keep its locks.
     """
@@ -38,13 +41,19 @@ def run_command(
         process_group=0,
         preexec_fn=_die_with_parent,  # noqa: PLW1509 - also stops if we are killed -9
     )
+    chunks: list[bytes] = []
+    reader = threading.Thread(target=_read, args=(process, chunks), daemon=True)
+    reader.start()
     try:
-        output, _ = process.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired as exc:
+        process.wait(timeout=timeout)
+        reader.join()
+        output = b"".join(chunks)
+    except subprocess.TimeoutExpired:
         _kill_group(process)
+        reader.join(timeout=5)
         raise MigrationTimedOut(
             f"{what} `{command}` (in {cwd}) timed out after {timeout:g} s and was stopped "
-            f"(its whole process group killed). Its output{_tail(exc.output)}\n"
+            f"(its whole process group killed). Its output{_tail(b''.join(chunks))}\n"
             "If it needs longer, raise migrate_timeout in [tool.pgstack] (or "
             "PGSTACK_MIGRATE_TIMEOUT). If it waits for something (a lock another session "
             "holds, a prompt, a server), run the same command by hand against a scratch "
@@ -61,6 +70,14 @@ def run_command(
         "Run the same command by hand against a scratch database to debug it; no template "
         "was kept."
     )
+
+
+def _read(process: subprocess.Popen[bytes], chunks: list[bytes]) -> None:
+    """Collect the output, passing each line on to the template build's progress line."""
+    assert process.stdout is not None
+    for line in process.stdout:
+        chunks.append(line)
+        progress.note(line.decode(errors="replace"))
 
 
 def _kill_group(process: subprocess.Popen[bytes]) -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
-from pgstack import admin, janitor, urls
+from pgstack import admin, janitor, progress, urls
 from pgstack.errors import PgstackError, TemplateBuildFailed, TemplateInputsChanged
 from pgstack.hashing import Snapshot
 from pgstack.migrators import Migrator
@@ -34,9 +34,16 @@ class TemplateResult:
 
 
 def ensure_template(
-    admin_url: str, spec: TemplateSpec, *, run_id: str, timeout: float = 600.0
+    admin_url: str,
+    spec: TemplateSpec,
+    *,
+    run_id: str,
+    timeout: float = 600.0,
+    report: progress.StreamReport | None = None,
 ) -> TemplateResult:
-    """Return a complete template for ``spec``, building it if no complete one exists."""
+    """Return a complete template for ``spec``, building it if no complete one exists.
+
+    ``report``: where a long build shows its progress (``pgstack.progress``)."""
     started = time.monotonic()
     spec.check()
     name = spec.name()
@@ -44,7 +51,9 @@ def ensure_template(
     with admin.connect(admin_url) as conn:
         _lock(conn, key, name, admin_url, timeout)
         try:
-            built = _ensure_locked(conn, admin_url, spec, name, run_id=run_id, timeout=timeout)
+            built = _ensure_locked(
+                conn, admin_url, spec, name, run_id=run_id, timeout=timeout, report=report
+            )
         finally:
             conn.execute("SELECT pg_advisory_unlock(%s, %s)", (admin.LOCK_NAMESPACE, key))
     return TemplateResult(name=name, built=built, seconds=time.monotonic() - started)
@@ -76,12 +85,14 @@ def _ensure_locked(
     *,
     run_id: str,
     timeout: float,
+    report: progress.StreamReport | None,
 ) -> bool:
     deadline = time.monotonic() + timeout
     while True:
         exists, marker = read_marker(conn, name)
         if not exists:
-            _build(conn, admin_url, spec, name, run_id=run_id)
+            with progress.reporting(f"building template {name} ({spec.migrator.name})", report):
+                _build(conn, admin_url, spec, name, run_id=run_id)
             return True
         if marker is None or marker.kind != "template":
             raise TemplateBuildFailed(
