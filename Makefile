@@ -51,6 +51,9 @@ SCRIPT_ENV := PYTEST=$(abspath $(BIN)/pytest)
 EXAMPLES := $(patsubst %/requirements.txt,%,$(wildcard examples/*/requirements.txt))
 EXAMPLE_WORKERS ?= 2
 REPEAT ?= 20
+# Creates a venv and installs into it: uv (bootstrapped once into ~/.cache/pgstack-dev when not on PATH), else
+# pip; INSTALLER=pip uses pip (and pip's configuration) throughout.
+INSTALL := PYTHON=$(PYTHON) scripts/install.sh
 
 .PHONY: help venv test test-embedded test-docker test-fast test-coverage test-repeat \
 	test-shards test-pgstack test-reliability test-examples test-compose up up-embedded \
@@ -104,12 +107,11 @@ test-reliability: $(STAMP) ## pgstack's reliability tests only: killed servers, 
 	cd pgstack && ../$(BIN)/pytest -n $(WORKERS) -m reliability $(PYTEST_ARGS)
 
 examples/%/.venv/.installed: examples/%/requirements.txt requirements-dev.txt pgstack/pyproject.toml
-	@test -x examples/$*/.venv/bin/python || $(PYTHON) -m venv examples/$*/.venv
+	@mkdir -p examples/$*/.venv
 	scripts/example-constraints.sh examples/$*/requirements.txt requirements-dev.txt \
 		> examples/$*/.venv/constraints.txt
-	examples/$*/.venv/bin/python -m pip install --quiet --disable-pip-version-check \
-		-c examples/$*/.venv/constraints.txt -r examples/$*/requirements.txt \
-		-e './pgstack[embedded]'
+	$(INSTALL) examples/$*/.venv -c examples/$*/.venv/constraints.txt \
+		-r examples/$*/requirements.txt -e './pgstack[embedded]'
 	@touch $@
 
 test-examples: $(EXAMPLES:%=%/.venv/.installed) ## Each example project's suite in its own venv, -n 2 (fastapi-sqlmodel also -n 4)
@@ -149,10 +151,8 @@ down-compose:
 venv: $(STAMP) ## Create .venv with pinned dependencies (every target does on first use)
 
 $(STAMP): requirements-dev.txt pgstack/pyproject.toml backend/pyproject.toml
-	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps \
-		--no-build-isolation -e ./pgstack -e ./backend
+	$(INSTALL) $(VENV) -r requirements-dev.txt
+	$(INSTALL) $(VENV) --no-deps --no-build-isolation -e ./pgstack -e ./backend
 	@touch $@
 
 lint: $(STAMP) ## ruff lint + format check, mypy (strict, pgstack/src), compose-lint (changes nothing)
@@ -171,9 +171,7 @@ images: ## Build offline stand-ins for the postgres/redis/python images (no regi
 
 BENCH_VENV := benchmarks/.venv
 $(BENCH_VENV)/.installed: benchmarks/requirements.txt pgstack/pyproject.toml
-	@test -x $(BENCH_VENV)/bin/python || $(PYTHON) -m venv $(BENCH_VENV)
-	$(BENCH_VENV)/bin/python -m pip install --quiet --disable-pip-version-check \
-		-r benchmarks/requirements.txt -e './pgstack[embedded]'
+	$(INSTALL) $(BENCH_VENV) -r benchmarks/requirements.txt -e './pgstack[embedded]'
 	@touch $@
 
 bench: $(STAMP) $(BENCH_VENV)/.installed ## Every benchmark variant in one run → docs/benchmarks/results.md + .png

@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import re
 import shutil
 import statistics
 import subprocess
@@ -75,17 +76,34 @@ def _events(path: Path) -> dict[str, list[float]]:
 
 def _timed_run(command: list, cwd: Path, **env: str) -> tuple[float, dict[str, list[float]]]:
     """Run ``command`` with the probe plugin; (launch time, recorded events)."""
+    started, events, _ = _timed_run_output(command, cwd, **env)
+    return started, events
+
+
+def _timed_run_output(
+    command: list, cwd: Path, **env: str
+) -> tuple[float, dict[str, list[float]], str]:
+    """Like ``_timed_run``, also returning what the command printed."""
     with tempfile.TemporaryDirectory() as tmp:
         events = Path(tmp) / "events"
         started = time.time()
-        subprocess.run(
+        out = subprocess.run(
             [str(part) for part in command],
             cwd=cwd,
             env=_env(events, **env),
             check=True,
-            stdout=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            text=True,
         )
-        return started, _events(events)
+        return started, _events(events), out.stdout
+
+
+def _template_phase(output: str) -> float:
+    """The template phase from pgstack's header ("…, template 0.02 s…")."""
+    found = re.search(r"pgstack: ready in .*, template (\d+\.\d+) s", output)
+    if found is None:
+        raise RuntimeError(f"no pgstack header in the output:\n{output[:2000]}")
+    return float(found.group(1))
 
 
 def _suite(*args: str) -> list:
@@ -120,12 +138,52 @@ def isolation(server: str) -> dict[str, Figure]:
 # 2./3. start -----------------------------------------------------------------------------
 
 
-def to_first_test(workers: str) -> float:
-    """`make test` (backend, embedded servers unless `pgstack up` runs) → first test."""
-    args = "-p probe -p no:randomly -q -m unit"
+def to_first_test(workers: str, **env: str) -> tuple[float, float]:
+    """`make test` (backend, embedded servers unless `pgstack up` runs) → first test;
+    (seconds to the first test, seconds of the template phase)."""
+    args = "-p probe -p no:randomly -m unit"
     command = ["make", "-s", "test", f"WORKERS={workers}", f"PYTEST_ARGS={args}"]
-    started, events = _timed_run(command, ROOT)
-    return min(events["first"]) - started
+    started, events, output = _timed_run_output(command, ROOT, **env)
+    return min(events["first"]) - started, _template_phase(output)
+
+
+NO_CACHE = {"PGSTACK_CLUSTER_CACHE_MB": "0"}
+
+
+def example_template_phase(example: Path, **env: str) -> float | None:
+    """An example project's template phase on a cold embedded run (None: no venv yet,
+    `make test-examples` makes it)."""
+    pytest = example / ".venv" / "bin" / "pytest"
+    if not pytest.exists():
+        return None
+    command = [pytest, "-p", "no:randomly", "-p", "no:cacheprovider", "-n", "0", "--co"]
+    out = subprocess.run(
+        [str(part) for part in command],
+        cwd=example,
+        env={**_env(Path(os.devnull)), **env},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return _template_phase(out.stdout)
+
+
+def fresh_clone(*, cold_cache: bool) -> float:
+    """`git clone` of this repository, then `make test` until it is green: seconds of the
+    `make test`. A cold cache gives uv, pip and the uv bootstrap empty caches."""
+    with tempfile.TemporaryDirectory() as tmp:
+        clone = Path(tmp) / "p"
+        subprocess.run(["git", "clone", "-q", ROOT, clone], check=True)
+        env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
+        if cold_cache:
+            env.update(
+                UV_CACHE_DIR=f"{tmp}/uv", PIP_CACHE_DIR=f"{tmp}/pip", XDG_CACHE_HOME=f"{tmp}/x"
+            )
+        started = time.time()
+        subprocess.run(
+            ["make", "-s", "test"], cwd=clone, env=env, check=True, stdout=subprocess.DEVNULL
+        )
+        return time.time() - started
 
 
 def suite_to_first_test(server: str | None = None) -> float:
@@ -214,25 +272,47 @@ def compose_one_test() -> float:
 
 def starts() -> dict[str, Figure]:
     figures = {
-        "cold0": Figure("`make test` → first test, 1 process, cold (embedded)", "s"),
-        "coldn": Figure("`make test` → first test, -n auto, cold (embedded)", "s"),
+        "cold0": Figure("`make test` → first test, 1 process, cold, no cluster cache", "s"),
+        "coldn": Figure("`make test` → first test, -n auto, cold, no cluster cache", "s"),
+        "cached0": Figure("`make test` → first test, 1 process, cold, cluster cached", "s"),
+        "cachedn": Figure("`make test` → first test, -n auto, cold, cluster cached", "s"),
+        "warm0": Figure("`make test` → first test, 1 process, `pgstack up` running", "s"),
+        "warmn": Figure("`make test` → first test, -n auto, `pgstack up` running", "s"),
+        "tpl_cold": Figure("template phase, backend, cold, no cluster cache", "s"),
+        "tpl_cached": Figure("template phase, backend, cold, cluster cached", "s"),
         "suite_cold": Figure("small suite (no app) → first test, cold (embedded)", "s"),
+        "suite_warm": Figure("small suite (no app) → first test, `pgstack up` running", "s"),
         "suite_floor": Figure("floor: small suite without pgstack → first test", "s"),
         "floor_pytest": Figure("floor: pytest alone, 1 trivial test, 1 process", "s"),
         "floor_xdist": Figure("floor: pytest + xdist alone, 1 trivial test, -n auto", "s"),
         "floor_initdb": Figure("floor: initdb + start + SELECT 1 on tmpfs", "s"),
-        "warm0": Figure("`make test` → first test, 1 process, `pgstack up` running", "s"),
-        "warmn": Figure("`make test` → first test, -n auto, `pgstack up` running", "s"),
-        "suite_warm": Figure("small suite (no app) → first test, `pgstack up` running", "s"),
     }
+    for example in sorted(ROOT.glob("examples/*/")):
+        if example_template_phase(example) is not None:  # also fills its cluster cache
+            name = example.name
+            figures[f"tpl_{name}"] = Figure(f"template phase, {name}, cold, no cache", "s")
+            figures[f"tplc_{name}"] = Figure(f"template phase, {name}, cold, cached", "s")
+    to_first_test("0")  # a run that leaves the migrated cluster for the cached rows
     for _ in range(REPEAT):
-        figures["cold0"].samples.append(to_first_test("0"))
-        figures["coldn"].samples.append(to_first_test("auto"))
+        seconds, template = to_first_test("0", **NO_CACHE)
+        figures["cold0"].samples.append(seconds)
+        figures["tpl_cold"].samples.append(template)
+        figures["coldn"].samples.append(to_first_test("auto", **NO_CACHE)[0])
+        seconds, template = to_first_test("0")
+        figures["cached0"].samples.append(seconds)
+        figures["tpl_cached"].samples.append(template)
+        figures["cachedn"].samples.append(to_first_test("auto")[0])
         figures["suite_cold"].samples.append(suite_to_first_test())
         figures["suite_floor"].samples.append(suite_floor())
         figures["floor_pytest"].samples.append(pytest_floor("0"))
         figures["floor_xdist"].samples.append(pytest_floor("auto"))
         figures["floor_initdb"].samples.append(initdb_and_start())
+        for example in sorted(ROOT.glob("examples/*/")):
+            if f"tpl_{example.name}" in figures:
+                phase = example_template_phase(example, **NO_CACHE)
+                figures[f"tpl_{example.name}"].samples.append(phase or 0.0)
+                phase = example_template_phase(example)
+                figures[f"tplc_{example.name}"].samples.append(phase or 0.0)
     pgstack = ROOT / ".venv" / "bin" / "pgstack"
     bench_pgstack = HERE / ".venv" / "bin" / "pgstack"
     subprocess.run(
@@ -241,8 +321,8 @@ def starts() -> dict[str, Figure]:
     subprocess.run([bench_pgstack, "--project", SUITE, "up"], check=True, stdout=subprocess.DEVNULL)
     try:
         for _ in range(REPEAT):
-            figures["warm0"].samples.append(to_first_test("0"))
-            figures["warmn"].samples.append(to_first_test("auto"))
+            figures["warm0"].samples.append(to_first_test("0")[0])
+            figures["warmn"].samples.append(to_first_test("auto")[0])
             figures["suite_warm"].samples.append(suite_to_first_test())
     finally:
         subprocess.run(
@@ -254,6 +334,12 @@ def starts() -> dict[str, Figure]:
         subprocess.run(
             [bench_pgstack, "--project", SUITE, "down"], check=False, stdout=subprocess.DEVNULL
         )
+    clone_warm = Figure("fresh clone → `make test` green, warm package cache", "s")
+    for _ in range(min(REPEAT, 3)):
+        clone_warm.samples.append(fresh_clone(cold_cache=False))
+    figures["clone_warm"] = clone_warm
+    figures["clone_cold"] = Figure("fresh clone → `make test` green, empty package caches", "s")
+    figures["clone_cold"].samples.append(fresh_clone(cold_cache=True))
     if docker_usable():
         compose = Figure("compose stack, cold: `run --rm tests` on one test, to exit", "s")
         _compose_images()
@@ -356,7 +442,33 @@ def targets(iso: dict[str, Figure], start: dict[str, Figure], scale: dict[str, F
     speedup = scale["1"].median / scale["2"].median
     base = start["suite_floor"].median
     cold, warm = start["suite_cold"].median, start["suite_warm"].median
+    phases = [f for key, f in start.items() if key.startswith(("tpl_cached", "tplc_"))]
+    slowest = max(phases, key=lambda f: f.median)
+    ratio0 = start["cached0"].median / start["warm0"].median
+    ration = start["cachedn"].median / start["warmn"].median
+    xdist_share = start["cachedn"].median - start["floor_xdist"].median
+    clone = start["clone_warm"].median
+    compose = (
+        [
+            (
+                "compose: `run --rm tests` on one test ≤ 3 s (images built)",
+                f"{start['compose'].median:.2f} s",
+                start["compose"].median <= 3.0,
+            ),
+        ]
+        if "compose" in start
+        else []
+    )
     return [
+        ("template phase of a cold run on an unchanged schema ≤ 0.05 s (backend, examples)",
+         f"{slowest.median:.2f} s (slowest: {slowest.label})", slowest.median <= 0.05),
+        ("cold `make test` → first test within 1.15× of `pgstack up` (1 process / -n auto)",
+         f"{ratio0:.2f}× / {ration:.2f}×", max(ratio0, ration) <= 1.15),
+        ("fresh clone → `make test` green ≤ 15 s (warm package cache)",
+         f"{clone:.1f} s (empty caches: {start['clone_cold'].median:.1f} s)", clone <= 15),
+        ("-n auto start: pgstack's share over pytest + xdist alone (report)",
+         f"{xdist_share:.2f} s (floor {start['floor_xdist'].median:.2f} s)", True),
+        *compose,
         ("rollback within 1.3× of the floor", f"{rollback / floor:.2f}×", rollback / floor <= 1.3),
         ("rollback ≥ 25× faster than pytest-postgresql",
          f"{pp / rollback:.0f}×", pp / rollback >= 25),

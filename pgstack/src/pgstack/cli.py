@@ -22,6 +22,7 @@ from pgstack import admin, janitor, persistent, target_rules, urls
 from pgstack.errors import PgstackError
 from pgstack.inventory import Inventory
 from pgstack.ownership import RunLease, new_run_id
+from pgstack.progress import StreamReport
 from pgstack.project_root import find_project, nearest_pyproject_folder
 from pgstack.psql import open_psql
 from pgstack.run_plan import FROM_ENV
@@ -73,11 +74,16 @@ def _server(settings: Settings) -> str:
     return url
 
 
+def _report() -> StreamReport:
+    """A long template build's progress, on stderr (stdout may be parsed)."""
+    return StreamReport(lambda: sys.stderr)
+
+
 def _build_template(settings: Settings, url: str) -> str:
     run_id = new_run_id()
     lease = RunLease(url, run_id)  # the template's builder must look alive while it builds
     try:
-        result = ensure_template(url, template_spec(settings), run_id=run_id)
+        result = ensure_template(url, template_spec(settings), run_id=run_id, report=_report())
     finally:
         lease.close()
     line = f"template {result.name} {result.state} in {result.seconds:.2f} s"
@@ -272,7 +278,7 @@ def prepare(settings: Settings) -> None:
 
     if settings.database_url is None:
         _server(settings)  # the same clear error when there is nothing to prepare
-    run = run_now(settings)
+    run = run_now(settings, report=_report())
     try:
         click.echo(
             f"pgstack: template {run.plan.template} {run.template_state} on "
@@ -299,7 +305,7 @@ def run_command(settings: Settings, command: tuple[str, ...]) -> None:
     COMMAND's exit status is pgstack's; signals sent to pgstack are passed on to it."""
     from pgstack.wrapped_command import run_wrapped
 
-    sys.exit(run_wrapped(settings, command, say=_note))
+    sys.exit(run_wrapped(settings, command, say=_note, report=_report()))
 
 
 @main.command()

@@ -121,6 +121,7 @@ def launch_run(settings: Settings) -> Launch:
         postgres=found.postgres_url is None,
         redis=settings.redis and found.redis_url is None,
         wait=False,
+        template=spec.name(),
     )
     return Launch(
         settings=settings,

@@ -14,8 +14,10 @@ from dataclasses import dataclass, field
 import psycopg
 
 from pgstack import janitor, target_rules
+from pgstack.inventory import Inventory
 from pgstack.launch import Launch, launch_run
 from pgstack.ownership import RunLease
+from pgstack.progress import StreamReport
 from pgstack.run_plan import FROM_ENV, RunPlan
 from pgstack.server_lost import note_gone_at_end
 from pgstack.servers.postgres import EmbeddedPostgres
@@ -52,9 +54,12 @@ class Run:
         if self._closed:
             return
         self._closed = True
+        cache = False
         try:
             if self.postgres is None:
                 janitor.drop_run(self.lease.connection, self.plan.prefix, self.plan.run_id)
+            elif self.template_built and self.postgres.cache_key is not None:
+                cache = _only_templates_left(self.lease.connection, self.plan)
         except psycopg.OperationalError as exc:
             note_gone_at_end(
                 self.plan.admin_url,
@@ -64,16 +69,30 @@ class Run:
             )
         finally:
             self.lease.close()
+            if cache and self.postgres is not None:
+                self.postgres.stop_into_cache(self.launch.settings.cluster_cache_mb * 2**20)
             self.launch.abort()
 
 
-def start_run(launch: Launch, *, redis_databases: int = 1) -> Run:
+def _only_templates_left(conn: psycopg.Connection, plan: RunPlan) -> bool:
+    """Drop the run's clones so that the cluster holds only its template, for the
+    migrated-cluster cache; False when something else of ours stays (kept databases)."""
+    janitor.drop_run(conn, plan.prefix, plan.run_id)
+    return not Inventory.take(conn, plan.prefix).clones()
+
+
+def start_run(
+    launch: Launch, *, redis_databases: int = 1, report: StreamReport | None = None
+) -> Run:
     """Wait for the servers, take the run's lease, collect leftovers, build the template.
 
-    ``redis_databases``: how many Redis databases the run claims (one per xdist worker).
+    ``redis_databases``: how many Redis databases the run claims (one per xdist worker);
+    ``report``: where a long template build shows its progress.
     """
     settings = launch.settings
-    timings: dict[str, float] = {}
+    # Seconds since launch: "configured" is when pytest had loaded the project's conftest
+    # files and plugins (the servers started meanwhile), the rest when each phase ended.
+    timings: dict[str, float] = {"configured": time.monotonic() - launch.started}
     lease: RunLease | None = None
     try:
         launch.wait_for_postgres()
@@ -89,7 +108,7 @@ def start_run(launch: Launch, *, redis_databases: int = 1) -> Run:
         collected: list[str] = []
         if launch.postgres is None:
             collected = janitor.collect_dead(lease.connection, settings.prefix)
-        template = ensure_template(admin_url, launch.spec, run_id=launch.run_id)
+        template = ensure_template(admin_url, launch.spec, run_id=launch.run_id, report=report)
         if settings.app_role is not None:  # init scripts may create it: check after them
             target_rules.check_app_role(lease.connection, settings.app_role, admin_url)
         timings["template"] = time.monotonic() - launch.started
@@ -122,6 +141,6 @@ def start_run(launch: Launch, *, redis_databases: int = 1) -> Run:
         raise
 
 
-def run_now(settings: Settings) -> Run:
+def run_now(settings: Settings, *, report: StreamReport | None = None) -> Run:
     """Launch and start at once (``pgstack prepare`` and tests: nothing to overlap with)."""
-    return start_run(launch_run(settings))
+    return start_run(launch_run(settings), report=report)

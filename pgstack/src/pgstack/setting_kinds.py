@@ -88,6 +88,16 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
+def _parse_megabytes(value: Any) -> int:
+    """A size: a whole number, 0 or more."""
+    if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+        raise ValueError("not a whole number")
+    size = int(value)
+    if size < 0:
+        raise ValueError("negative")
+    return size
+
+
 def _parse_seconds(value: Any) -> float:
     """A timeout: 0, negative, NaN or infinite would never wait or never stop waiting."""
     if isinstance(value, bool):
@@ -124,6 +134,9 @@ _PATHS = Kind("a list of paths (strings)", _parse_paths, _is_str_list)
 _PATH = Kind("a path (a string)", optional_text, _is_str)
 _FLAG = Kind("true or false", _parse_bool, lambda value: isinstance(value, bool))
 _SECONDS = Kind("a positive number of seconds (e.g. 30)", _parse_seconds, _is_number)
+_MEGABYTES = Kind(
+    "a whole number of megabytes, 0 or more (e.g. 1024)", _parse_megabytes, _is_number
+)
 _MAPPING = Kind(
     'a table of strings: [tool.pgstack.env] with lines like POSTGRES_DB = "database"',
     _parse_mapping,
@@ -165,6 +178,7 @@ KINDS: dict[str, Kind] = {
     "keep_failed": _FLAG,
     "allow_any_server": _FLAG,
     "tmp_dir": _PATH,
+    "cluster_cache_mb": _MEGABYTES,
 }
 # Settings that name files or folders: load_settings resolves them against the project.
 PATH_SETTINGS = frozenset(key for key, kind in KINDS.items() if kind is _PATH or kind is _PATHS)

@@ -92,6 +92,8 @@ class Settings:
     keep_failed: bool = True
     allow_any_server: bool = False
     tmp_dir: Path = field(default_factory=lambda: Path(_default_tmp_dir()))
+    # Megabytes of migrated clusters kept in tmp_dir for the next cold run (0: none).
+    cluster_cache_mb: int = 1024
 
     @property
     def command_folder(self) -> Path:

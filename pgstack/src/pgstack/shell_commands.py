@@ -6,9 +6,11 @@ import contextlib
 import os
 import signal
 import subprocess
+import threading
 from collections.abc import Mapping
 from pathlib import Path
 
+from pgstack import progress
 from pgstack.errors import MigrationFailed, MigrationTimedOut
 from pgstack.servers.process import _die_with_parent
 
@@ -46,9 +48,10 @@ def run_captured(
     """Run ``command`` (a shell line, or an argument list run without a shell) and return
     its exit status and output; ``timeout`` seconds raise MigrationTimedOut.
 
-    Output is captured (it would interleave with pytest's). The command gets its own
-    process group, so a timeout (or Ctrl-C) stops everything it started, not only the
-    shell: a migration left running would keep its locks.
+    Output is captured (it would interleave with pytest's); its latest line feeds the
+    template build's progress line (``pgstack.progress``). The command gets its own process
+    group, so a timeout (or Ctrl-C) stops everything it started, not only the shell: a
+    migration left running would keep its locks.
     """
     if not cwd.is_dir():
         raise MigrationFailed(f"{what} `{shown}` cannot run: folder {cwd} does not exist.")
@@ -63,13 +66,22 @@ def run_captured(
         process_group=0,
         preexec_fn=_die_with_parent,  # noqa: PLW1509 - also stops if we are killed -9
     )
+    chunks: list[bytes] = []
+    reader = threading.Thread(target=_read, args=(process, chunks), daemon=True)
+    reader.start()
     try:
-        output, _ = process.communicate(input=stdin, timeout=timeout)
-    except subprocess.TimeoutExpired as exc:
+        if process.stdin is not None:
+            with process.stdin:
+                process.stdin.write(stdin or b"")
+        process.wait(timeout=timeout)
+        reader.join()
+        output = b"".join(chunks)
+    except subprocess.TimeoutExpired:
         _kill_group(process)
+        reader.join(timeout=5)
         raise MigrationTimedOut(
             f"{what} `{shown}` (in {cwd}) timed out after {timeout:g} s and was stopped "
-            f"(its whole process group killed). Its output{tail(exc.output)}\n"
+            f"(its whole process group killed). Its output{tail(b''.join(chunks))}\n"
             "If it needs longer, raise migrate_timeout in [tool.pgstack] (or "
             "PGSTACK_MIGRATE_TIMEOUT). If it waits for something (a lock another session "
             "holds, a prompt, a server), run the same command by hand against a scratch "
@@ -79,6 +91,14 @@ def run_captured(
         _kill_group(process)
         raise
     return process.returncode, output
+
+
+def _read(process: subprocess.Popen[bytes], chunks: list[bytes]) -> None:
+    """Collect the output, passing each line on to the template build's progress line."""
+    assert process.stdout is not None
+    for line in process.stdout:
+        chunks.append(line)
+        progress.note(line.decode(errors="replace"))
 
 
 def _kill_group(process: subprocess.Popen[bytes]) -> None:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import psycopg
 
+from pgstack import progress
 from pgstack.errors import MigrationFailed, TemplateInputsChanged
 from pgstack.hashing import Snapshot
 
@@ -59,6 +60,7 @@ def transaction_for(conn: psycopg.Connection, text: str) -> AbstractContextManag
 def run_sql(conn: psycopg.Connection, file: Path, text: str, *, what: str, fix: str) -> None:
     """Execute ``text`` (the content of ``file``); a failure raises MigrationFailed with
     file and line."""
+    progress.note(f"{file.name}")
     try:
         conn.execute(text)  # a file is trusted project SQL
     except psycopg.Error as exc:

@@ -17,7 +17,7 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
-from pgstack import admin, janitor, urls
+from pgstack import admin, janitor, progress, urls
 from pgstack.clone import clone_database
 from pgstack.errors import PgstackError, TemplateBuildFailed, TemplateInputsChanged
 from pgstack.extensions import check_available
@@ -53,9 +53,16 @@ def template_state(built: bool, stale: str | None) -> str:
 
 
 def ensure_template(
-    admin_url: str, spec: TemplateSpec, *, run_id: str, timeout: float = 600.0
+    admin_url: str,
+    spec: TemplateSpec,
+    *,
+    run_id: str,
+    timeout: float = 600.0,
+    report: progress.StreamReport | None = None,
 ) -> TemplateResult:
-    """Return a complete template for ``spec``, building it if no complete one exists."""
+    """Return a complete template for ``spec``, building it if no complete one exists.
+
+    ``report``: where a long build shows its progress (``pgstack.progress``)."""
     started = time.monotonic()
     spec.check()
     name = spec.name()
@@ -64,7 +71,7 @@ def ensure_template(
         _lock(conn, key, name, admin_url, timeout)
         try:
             built, stale = _ensure_locked(
-                conn, admin_url, spec, name, run_id=run_id, timeout=timeout
+                conn, admin_url, spec, name, run_id=run_id, timeout=timeout, report=report
             )
         finally:
             conn.execute("SELECT pg_advisory_unlock(%s, %s)", (admin.LOCK_NAMESPACE, key))
@@ -106,6 +113,7 @@ def _ensure_locked(
     *,
     run_id: str,
     timeout: float,
+    report: progress.StreamReport | None,
 ) -> tuple[bool, str | None]:
     """(built, why an existing template was rebuilt)."""
     deadline = time.monotonic() + timeout
@@ -113,7 +121,8 @@ def _ensure_locked(
     while True:
         exists, marker = read_marker(conn, name)
         if not exists:
-            _build(conn, admin_url, spec, name, run_id=run_id)
+            with progress.reporting(f"building template {name} ({spec.migrator.name})", report):
+                _build(conn, admin_url, spec, name, run_id=run_id)
             return True, stale
         if marker is None or marker.kind != "template":
             raise TemplateBuildFailed(

@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterator, Sequence
 from types import FrameType
 
 from pgstack import environment, urls
+from pgstack.progress import StreamReport
 from pgstack.run import run_now
 from pgstack.servers.process import _die_with_parent
 from pgstack.settings import Settings
@@ -32,9 +33,16 @@ from pgstack.worker import open_worker
 FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)
 
 
-def run_wrapped(settings: Settings, argv: Sequence[str], *, say: Callable[[str], None]) -> int:
-    """Run ``argv`` with the run's own database; return its exit status."""
-    run = run_now(settings)
+def run_wrapped(
+    settings: Settings,
+    argv: Sequence[str],
+    *,
+    say: Callable[[str], None],
+    report: StreamReport | None = None,
+) -> int:
+    """Run ``argv`` with the run's own database; return its exit status. ``report``: where
+    a long template build shows its progress."""
+    run = run_now(settings, report=report)
     try:
         worker = open_worker(run.plan, "main")
         try:

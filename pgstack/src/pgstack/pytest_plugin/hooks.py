@@ -18,7 +18,9 @@ environment.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -26,6 +28,7 @@ import pytest
 from pgstack import environment, urls
 from pgstack.errors import PgstackError
 from pgstack.launch import launch_run
+from pgstack.progress import StreamReport
 from pgstack.pytest_plugin.signals import interrupt_on_signals
 from pgstack.pytest_plugin.state import STATE_KEY, PluginState
 from pgstack.redis_slots import worker_redis_url
@@ -170,12 +173,20 @@ def pytest_configure(config: pytest.Config) -> None:
     launch, state.launch = state.launch, None
     workers = len(config.getoption("tx", None) or [])  # xdist's, once -n is resolved
     try:
-        state.run = start_run(launch, redis_databases=workers)
+        state.run = start_run(launch, redis_databases=workers, report=_progress_report(config))
         state.plan = state.run.plan
         state.exports.set(PLAN_ENV, state.plan.to_json())
         _open_worker(state, state.plan, "main")
     except PgstackError as exc:
         raise pytest.UsageError(f"pgstack: {exc}") from exc
+
+
+def _progress_report(config: pytest.Config) -> StreamReport:
+    """A long template build's progress, on the terminal pytest writes to, past its
+    output capture (which is on while plugins configure)."""
+    capture = config.pluginmanager.getplugin("capturemanager")
+    around = capture.global_and_fixture_disabled if capture is not None else contextlib.nullcontext
+    return StreamReport(lambda: sys.stderr, around)
 
 
 def _shutdown(state: PluginState) -> None:

@@ -26,13 +26,10 @@ def header_lines(plan: RunPlan, run: Run) -> list[str]:
     where = run.launch.sources.label
     if run.postgres is not None:
         where = f"embedded, binaries {run.postgres.bin_dir}, data {run.postgres.data_dir}"
-    t = run.timings
     lines = [
         f"pgstack: run {plan.run_id}, PostgreSQL {urls.describe(plan.admin_url)} ({where}), "
         f"template {plan.template} ({run.template_state})",
-        f"pgstack: ready in {t.get('template', 0):.2f} s (postgres {t.get('postgres', 0):.2f} s, "
-        f"redis {t.get('redis', 0) - t.get('postgres', 0):.2f} s, "
-        f"template {t.get('template', 0) - t.get('redis', 0):.2f} s)",
+        ready_line(run),
         f"pgstack: each process gets its own clone {plan.prefix}_{plan.run_id}_<worker> "
         f"(main, gw0, gw1, …) in {plan.database_url_env}"
         + (", kept after the run (--pgstack-keep)" if plan.keep else ""),
@@ -47,6 +44,26 @@ def header_lines(plan: RunPlan, run: Run) -> list[str]:
     if run.collected:
         lines.append(f"pgstack: dropped leftovers of dead runs: {', '.join(run.collected)}")
     return lines
+
+
+def ready_line(run: Run) -> str:
+    """Each phase named for what it is: pytest's own start-up (conftest files, plugins) is
+    not PostgreSQL's, even though the servers started during it."""
+    t = run.timings
+    startup = t.get("configured", 0.0)
+    postgres = t.get("postgres", startup)
+    redis = t.get("redis", postgres)
+    template = t.get("template", redis)
+    how = ""
+    if run.postgres is not None and run.postgres.from_cache:
+        how = ", found in the migrated cluster a previous run left"
+    elif run.postgres is not None and run.template_built and run.postgres.cache_key:
+        how = ", its cluster is kept for the next run"
+    return (
+        f"pgstack: ready in {template:.2f} s: pytest start-up {startup:.2f} s (the servers "
+        f"started meanwhile), then waited {postgres - startup:.2f} s for postgres and "
+        f"{redis - postgres:.2f} s for redis, template {template - redis:.2f} s{how}"
+    )
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

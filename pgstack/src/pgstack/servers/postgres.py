@@ -27,7 +27,7 @@ from pgstack.accounts import RunAs, unprivileged_account
 from pgstack.connect_errors import explain
 from pgstack.errors import ServerRefused, ServerStartFailed
 from pgstack.private_dirs import base_dir
-from pgstack.servers import folders, initdb
+from pgstack.servers import folders, initdb, migrated_clusters
 from pgstack.servers.binaries import find_postgres_bin, reachable_bin
 from pgstack.servers.process import EmbeddedServer, ServerProcess, Waiter
 from pgstack.wait import wait_until
@@ -45,6 +45,8 @@ class EmbeddedPostgres(EmbeddedServer):
     bin_dir: Path = Path()
     run_as: RunAs | None = None
     password: str = ""
+    cache_key: str | None = None  # where a migrated copy of this cluster is kept
+    from_cache: bool = False  # started from a migrated cluster (its template is there)
 
     @property
     def data_dir(self) -> Path:
@@ -53,6 +55,21 @@ class EmbeddedPostgres(EmbeddedServer):
     @property
     def url(self) -> str:
         return f"postgresql://{SUPERUSER}:{self.password}@127.0.0.1:{self.port}/postgres"
+
+    def stop_into_cache(self, limit_bytes: int) -> Path | None:
+        """Stop, then keep the cluster as the migrated cluster of its template instead of
+        deleting it (only after a clean shutdown). Returns the cache entry, if saved."""
+        if self._stopped or self.cache_key is None:
+            self.stop()
+            return None
+        self._stopped = True
+        self.server.stop()
+        saved = None
+        if self.process.returncode == 0:
+            pgdata, base = self.work_dir / "data", self.work_dir.parent
+            saved = migrated_clusters.save(pgdata, base, self.cache_key, limit_bytes)
+        shutil.rmtree(self.work_dir, ignore_errors=True)
+        return saved
 
 
 def start_postgres(
@@ -63,8 +80,13 @@ def start_postgres(
     timeout: float = 30.0,
     wait: bool = True,
     detach: bool = False,
+    template: str | None = None,
 ) -> EmbeddedPostgres:
     """Copy a pristine cluster under ``tmp_dir`` and start it.
+
+    Given the name of the ``template`` the run will use, it starts from the migrated
+    cluster a previous run left for that template, when there is one
+    (``pgstack.servers.migrated_clusters``).
 
     With ``wait=False`` it returns as soon as the server process is spawned (its URL is
     already known), so the caller can do other work while PostgreSQL starts; call
@@ -80,7 +102,11 @@ def start_postgres(
     try:
         if run_as is not None:
             os.chown(data_dir, run_as.uid, run_as.gid)
-        initdb.copy_cluster(initdb.pristine_cluster(bin_dir, run_as, base), pgdata, run_as)
+        pristine = initdb.pristine_cluster(bin_dir, run_as, base)
+        cache_key = None
+        if template is not None:
+            cache_key = migrated_clusters.cache_key(pristine, template, _conf_text(conf_file))
+        from_cache = _copy_cluster(base, pristine, cache_key, pgdata, run_as)
         if conf_file is not None:
             _append_settings(pgdata, conf_file)
     except BaseException:
@@ -110,9 +136,45 @@ def start_postgres(
         env=initdb.server_env(),
         detach=detach,
     )
-    embedded = EmbeddedPostgres(data_dir, server, bin_dir=bin_dir, run_as=run_as, password=password)
+    embedded = EmbeddedPostgres(
+        data_dir,
+        server,
+        bin_dir=bin_dir,
+        run_as=run_as,
+        password=password,
+        cache_key=cache_key,
+        from_cache=from_cache,
+    )
     embedded._spawn(wait, timeout)
     return embedded
+
+
+def _copy_cluster(
+    base: Path, pristine: Path, cache_key: str | None, pgdata: Path, run_as: RunAs | None
+) -> bool:
+    """Copy the migrated cluster for ``cache_key`` when there is one (True), else the
+    pristine one. A cached copy that fails (deleted meanwhile) falls back to pristine."""
+    if cache_key is not None:
+        owner_uid = run_as.uid if run_as is not None else os.geteuid()
+        cached = migrated_clusters.find(base, cache_key, owner_uid)
+        if cached is not None:
+            try:
+                initdb.copy_cluster(cached, pgdata, run_as)
+                migrated_clusters.restore_conf(pgdata, pristine)
+                return True
+            except (ServerStartFailed, OSError):
+                shutil.rmtree(pgdata, ignore_errors=True)
+    initdb.copy_cluster(pristine, pgdata, run_as)
+    return False
+
+
+def _conf_text(conf_file: Path | None) -> str:
+    if conf_file is None:
+        return ""
+    try:
+        return conf_file.read_text(encoding="utf-8")
+    except OSError:
+        return ""  # _append_settings says what is wrong with it
 
 
 def _socket_url(data_dir: Path, port: int) -> str:

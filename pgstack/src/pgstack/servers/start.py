@@ -24,10 +24,19 @@ class Started:
 
 
 def start_servers(
-    settings: Settings, *, postgres: bool, redis: bool, wait: bool, detach: bool = False
+    settings: Settings,
+    *,
+    postgres: bool,
+    redis: bool,
+    wait: bool,
+    detach: bool = False,
+    template: str | None = None,
 ) -> Started:
     """Start PostgreSQL and/or Redis; without ``wait`` they boot while the caller goes on
-    (``wait_ready`` proves them). A failure stops whatever this call started."""
+    (``wait_ready`` proves them). A failure stops whatever this call started.
+
+    ``template``: the template the run will use, so PostgreSQL can start from a migrated
+    cluster that already holds it (when the settings allow a cache)."""
     started = Started()
     try:
         if postgres:
@@ -38,6 +47,7 @@ def start_servers(
                 timeout=settings.ready_timeout,
                 wait=wait,
                 detach=detach,
+                template=template if settings.cluster_cache_mb > 0 else None,
             )
         if redis:
             started.redis = start_redis(
