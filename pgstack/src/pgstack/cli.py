@@ -15,6 +15,7 @@ from pathlib import Path
 import click
 
 from pgstack import admin, janitor, persistent, target_rules, urls
+from pgstack.alias_templates import ensure_alias_templates
 from pgstack.errors import PgstackError
 from pgstack.inventory import Inventory
 from pgstack.ownership import RunLease, new_run_id
@@ -62,7 +63,10 @@ def _build_template(settings: Settings, url: str) -> str:
     run_id = new_run_id()
     lease = RunLease(url, run_id)  # the template's builder must look alive while it builds
     try:
-        result = ensure_template(url, template_spec(settings), run_id=run_id, report=_report())
+        spec = template_spec(settings)
+        report = _report()
+        result = ensure_template(url, spec, run_id=run_id, report=report)
+        ensure_alias_templates(url, spec, result.name, run_id=run_id, report=report)
     finally:
         lease.close()
     state = "built" if result.built else "reused"
