@@ -13,6 +13,7 @@ pytest process Django must only ever see the worker's clone.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -130,8 +131,6 @@ TARGET_ENV = "PGSTACK_DJANGO_TARGET"
 
 
 def migrate(alias: str, no_migrations: bool) -> None:
-    import os
-
     from django.core.management import call_command
     from django.db import connections
 
@@ -146,6 +145,16 @@ def migrate(alias: str, no_migrations: bool) -> None:
 
 
 def main(argv: list[str]) -> int:
+    from django.core.exceptions import ImproperlyConfigured
+
+    try:
+        return _command(argv)
+    except ImproperlyConfigured as exc:  # Django's own sentence says it all
+        print(f"Django settings {os.environ.get('DJANGO_SETTINGS_MODULE')}: {exc}")
+        return 1
+
+
+def _command(argv: list[str]) -> int:
     no_migrations = argv[-1] == "no-migrations"
     if argv[1] == "inspect":
         Path(argv[2]).write_text(json.dumps(inspect(no_migrations)), encoding="utf-8")
