@@ -112,13 +112,19 @@ def _overrides(config: pytest.Config) -> dict[str, object]:
     decide the template (--ds, --no-migrations, --create-db)."""
     options = config.known_args_namespace
     overrides: dict[str, object] = {"keep": options.pgstack_keep or None}
-    if config.pluginmanager.hasplugin("django"):
+    if _pytest_django_active(config):
         overrides.update(
             django_settings=getattr(options, "ds", None),
             django_no_migrations=getattr(options, "nomigrations", False) or None,
             rebuild=getattr(options, "create_db", False) or None,
         )
     return overrides
+
+
+def _pytest_django_active(config: pytest.Config) -> bool:
+    """pytest-django is loaded (by its entry point, or ``-p pytest_django.plugin``)."""
+    module = sys.modules.get("pytest_django.plugin")
+    return module is not None and config.pluginmanager.is_registered(module)
 
 
 def _start(config: pytest.Config, project_dir: Path) -> None:
@@ -209,7 +215,7 @@ def _take_over_django(config: pytest.Config, state: PluginState) -> None:
     every test, wherever it is: no conftest import needed."""
     if state.settings is None or state.settings.migrator != "django":
         return
-    if not config.pluginmanager.hasplugin("django"):
+    if not _pytest_django_active(config):
         return
     from pgstack import django
 
