@@ -8,7 +8,10 @@ with a test database of its own a per-worker clone, and reads pytest-django's fl
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 import textwrap
 import uuid
 from dataclasses import dataclass
@@ -186,6 +189,19 @@ def django_project(pytester: pytest.Pytester, pg_server: EmbeddedPostgres) -> Dj
     return project
 
 
+def pgstack_cli(project: DjangoProject, *args: str) -> subprocess.CompletedProcess[str]:
+    """The pgstack command, as users run it, on the shared server."""
+    env = {**os.environ, "DATABASE_URL": project.server_url}
+    return subprocess.run(
+        [sys.executable, "-m", "pgstack.cli", "--project", str(project.path), *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=180,
+        check=False,
+    )
+
+
 def template_of(result: pytest.RunResult) -> tuple[str, str]:
     match = re.search(r"template (pgstack_tpl_\w+) \((built|reused)\)", output(result))
     assert match, output(result)
@@ -353,9 +369,13 @@ def test_every_alias_gets_its_own_clone_under_xdist(django_project, admin):
     write(django_project.path, "tests/test_aliases.py", ALIAS_TEST)
     result = django_project.run("-n", "2")
     result.assert_outcomes(passed=6 + 1)
-    assert re.search(r"analytics from pgstack_tpl_\w+", output(result)), output(result)
+    match = re.search(r"analytics from (pgstack_tpl_\w+)", output(result))
+    assert match, output(result)
     names = databases(django_project.server_url)
     assert "analytics_real" not in names and "reports_real" not in names
+    # The CLI knows the alias's template is current (`pgstack clean` keeps it).
+    listed = pgstack_cli(django_project, "list")
+    assert re.search(rf"^{match.group(1)}\t.*\tcurrent$", listed.stdout, re.M), listed.stdout
 
 
 def test_circular_test_dependencies_stop_with_djangos_message(django_project):
@@ -372,6 +392,17 @@ def test_circular_test_dependencies_stop_with_djangos_message(django_project):
 
 
 # --- which settings module: pytest-django's, in the plugin and the CLI alike -------------
+
+
+def test_pgstack_prepare_builds_the_template_the_tests_use(django_project):
+    """Before: `pgstack up`/`prepare` used another settings module than pytest."""
+    prepared = pgstack_cli(django_project, "prepare")
+    assert prepared.returncode == 0, prepared.stdout + prepared.stderr
+    built = re.search(r"template (pgstack_tpl_\w+) built", prepared.stdout)
+    assert built, prepared.stdout
+    result = django_project.run()
+    result.assert_outcomes(passed=1)
+    assert template_of(result) == (built.group(1), "reused")
 
 
 def test_the_settings_module_is_found_where_pytest_django_looks(tmp_path):

@@ -46,3 +46,9 @@ def ensure_alias_templates(
         else:
             found[alias] = ensure_template(admin_url, own_spec, run_id=run_id, report=report).name
     return found
+
+
+def template_names(spec: TemplateSpec) -> frozenset[str]:
+    """The templates a run would use now: ``spec``'s and each extra alias's own."""
+    own = {alias_spec.name() for alias_spec in alias_specs(spec).values() if alias_spec}
+    return frozenset({spec.name(), *own})
