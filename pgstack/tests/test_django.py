@@ -468,3 +468,41 @@ def test_mismatch_names_the_leaf_migration_a_database_lacks(django_project, pg_s
         assert "no longer on disk: blog.0001_initial" in problem, problem
     finally:
         admin.execute(f'DROP DATABASE "{clone}"')
+
+
+def test_a_migration_that_reaches_another_alias_fails_without_touching_it(
+    django_project, admin, pg_server
+):
+    """migrate runs with the template in its own alias only: another alias's database (a
+    real one here) is out of reach, and the failure names it."""
+    real = f"legacy_{uuid.uuid4().hex[:8]}"
+    admin.execute(f'CREATE DATABASE "{real}"')
+    try:
+        django_project.aliases = f',\n    "legacy": _alias({real!r}),\n'
+        django_project.write_settings()
+        write(
+            django_project.path,
+            "blog/migrations/0002_touch_legacy.py",
+            """\
+            from django.db import connections, migrations
+
+
+            def touch(apps, schema_editor):
+                with connections["legacy"].cursor() as cursor:
+                    cursor.execute("CREATE TABLE touched (id int)")
+
+
+            class Migration(migrations.Migration):
+                dependencies = [("blog", "0001_initial")]
+                operations = [migrations.RunPython(touch, migrations.RunPython.noop)]
+            """,
+        )
+        result = django_project.run()
+        text = output(result)
+        assert result.ret not in (0, 5), text
+        assert "legacy-not-available-while-pgstack-migrates" in text, text
+        url = urls.with_database(pg_server.url, real)
+        with psycopg.connect(url) as conn:
+            assert conn.execute("SELECT to_regclass('touched')").fetchone() == (None,)
+    finally:
+        admin.execute(f'DROP DATABASE "{real}" WITH (FORCE)')

@@ -136,8 +136,17 @@ def migrate(alias: str, no_migrations: bool) -> None:
 
     url = os.environ[TARGET_ENV]
     _setup(no_migrations)
-    connections[alias].close()
-    point_at(connections[alias].settings_dict, url)
+    for other in connections:
+        connections[other].close()
+        settings_dict = connections[other].settings_dict
+        mirror = (settings_dict.get("TEST") or {}).get("MIRROR")
+        if alias in {other, mirror}:
+            point_at(settings_dict, url)
+        else:
+            # A migration that reaches another alias must fail, never touch the database
+            # in settings: a name no database has, on the template's server.
+            path = f"/{other}-not-available-while-pgstack-migrates"
+            point_at(settings_dict, urlsplit(url)._replace(path=path).geturl())
     call_command(
         "migrate", database=alias, interactive=False, run_syncdb=no_migrations, verbosity=1
     )
