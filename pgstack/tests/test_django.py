@@ -506,3 +506,30 @@ def test_a_migration_that_reaches_another_alias_fails_without_touching_it(
             assert conn.execute("SELECT to_regclass('touched')").fetchone() == (None,)
     finally:
         admin.execute(f'DROP DATABASE "{real}" WITH (FORCE)')
+
+
+def test_ds_on_the_command_line_decides_the_template(django_project):
+    """pytest-django's --ds beats the ini option, for pgstack's template too."""
+    default, _ = template_of(django_project.run())
+    django_project.add_app("shop", "Item", unique=f"shop {uuid.uuid4().hex}")
+    (django_project.path / "settings.py").rename(django_project.path / "settings_shop.py")
+    django_project.apps.remove("shop")
+    django_project.write_settings()  # settings.py: without the shop app
+    write(
+        django_project.path,
+        "tests/test_items.py",
+        """\
+        import pytest
+        from django.apps import apps
+
+
+        @pytest.mark.django_db
+        def test_item():
+            Item = apps.get_model("shop", "Item")
+            Item.objects.create(title="x")
+            assert Item.objects.count() == 1
+        """,
+    )
+    result = django_project.run("--ds", "settings_shop")
+    result.assert_outcomes(passed=2)
+    assert template_of(result)[0] != default
