@@ -221,6 +221,7 @@ def _take_over_django(config: pytest.Config, state: PluginState) -> None:
 
     if not config.pluginmanager.is_registered(django):
         config.pluginmanager.register(django, "pgstack.django")
+    state.django = True
 
 
 def _shutdown(state: PluginState) -> None:

@@ -19,7 +19,7 @@ def pytest_report_header(config: pytest.Config) -> list[str] | None:
     if state.plan is None or state.run is None:
         return None
     lines = header_lines(state.plan, state.run)
-    if state.settings is not None and state.settings.migrator == "django":
+    if state.django and state.settings is not None:
         lines.append(django_line(state.plan, state.settings.django_no_migrations))
     return lines
 
