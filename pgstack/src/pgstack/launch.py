@@ -115,9 +115,6 @@ def launch_run(settings: Settings) -> Launch:
     """Find the servers to use, spawn the missing ones, and return without waiting."""
     started = time.monotonic()
     spec = template_spec(settings)
-    start = getattr(spec.migrator, "start", None)
-    if start is not None:
-        start()  # a migrator that reads the project in a process of its own (django)
     found = find_servers(settings, start_up=settings.keep)
     servers = start_servers(
         settings,

@@ -7,9 +7,7 @@ import os
 import signal
 import subprocess
 import threading
-import time
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 
 from pgstack import progress
@@ -30,14 +28,6 @@ def run_command(
     command gets its own process group, so a timeout (or Ctrl-C) stops everything it
     started, not only the shell: a migration left running would keep its locks.
     """
-    start_command(command, cwd=cwd, env=env, what=what, timeout=timeout).wait()
-
-
-def start_command(
-    command: str, *, cwd: Path, env: Mapping[str, str], what: str, timeout: float
-) -> RunningCommand:
-    """``run_command`` in two halves: start it now, ``wait()`` for it later (something
-    else can be done meanwhile); the timeout counts from the start."""
     if not cwd.is_dir():
         raise MigrationFailed(f"{what} `{command}` cannot run: folder {cwd} does not exist.")
     process = subprocess.Popen(  # noqa: S602 - the project's own configured command
@@ -54,56 +44,32 @@ def start_command(
     chunks: list[bytes] = []
     reader = threading.Thread(target=_read, args=(process, chunks), daemon=True)
     reader.start()
-    deadline = time.monotonic() + timeout
-    return RunningCommand(command, cwd, what, deadline, timeout, process, reader, chunks)
-
-
-@dataclass
-class RunningCommand:
-    command: str
-    cwd: Path
-    what: str
-    deadline: float
-    timeout: float
-    process: subprocess.Popen[bytes]
-    reader: threading.Thread
-    chunks: list[bytes]
-
-    def wait(self) -> None:
-        """Until it ends; raise with its output's tail if it failed or ran out of time."""
-        process, command, cwd, what = self.process, self.command, self.cwd, self.what
-        try:
-            process.wait(timeout=max(self.deadline - time.monotonic(), 0))
-            self.reader.join()
-            output = b"".join(self.chunks)
-        except subprocess.TimeoutExpired:
-            _kill_group(process)
-            self.reader.join(timeout=5)
-            raise MigrationTimedOut(
-                f"{what} `{command}` (in {cwd}) timed out after {self.timeout:g} s and was "
-                f"stopped (its whole process group killed). "
-                f"Its output{_tail(b''.join(self.chunks))}\n"
-                "If it needs longer, raise migrate_timeout in [tool.pgstack] (or "
-                "PGSTACK_MIGRATE_TIMEOUT). If it waits for something (a lock another session "
-                "holds, a prompt, a server), run the same command by hand against a scratch "
-                "database to find what; no template was kept."
-            ) from None
-        except BaseException:
-            _kill_group(process)
-            raise
-        if process.returncode == 0:
-            return
-        raise MigrationFailed(
-            f"{what} `{command}` (in {cwd}) exited with status {process.returncode}. "
-            f"Its output{_tail(output)}\n"
-            "Run the same command by hand against a scratch database to debug it; no "
-            "template was kept."
-        )
-
-    def stop(self) -> None:
-        """Not needed any more: stop it and all it started."""
-        if self.process.poll() is None:
-            _kill_group(self.process)
+    try:
+        process.wait(timeout=timeout)
+        reader.join()
+        output = b"".join(chunks)
+    except subprocess.TimeoutExpired:
+        _kill_group(process)
+        reader.join(timeout=5)
+        raise MigrationTimedOut(
+            f"{what} `{command}` (in {cwd}) timed out after {timeout:g} s and was stopped "
+            f"(its whole process group killed). Its output{_tail(b''.join(chunks))}\n"
+            "If it needs longer, raise migrate_timeout in [tool.pgstack] (or "
+            "PGSTACK_MIGRATE_TIMEOUT). If it waits for something (a lock another session "
+            "holds, a prompt, a server), run the same command by hand against a scratch "
+            "database to find what; no template was kept."
+        ) from None
+    except BaseException:
+        _kill_group(process)
+        raise
+    if process.returncode == 0:
+        return
+    raise MigrationFailed(
+        f"{what} `{command}` (in {cwd}) exited with status {process.returncode}. "
+        f"Its output{_tail(output)}\n"
+        "Run the same command by hand against a scratch database to debug it; no template "
+        "was kept."
+    )
 
 
 def _read(process: subprocess.Popen[bytes], chunks: list[bytes]) -> None:

@@ -19,7 +19,6 @@ from __future__ import annotations
 import json
 import os
 import shlex
-import shutil
 import sys
 import tempfile
 from dataclasses import dataclass, field, replace
@@ -33,7 +32,7 @@ from pgstack import admin, environment, urls
 from pgstack.errors import ConfigError
 from pgstack.migrators.django_child import TARGET_ENV
 from pgstack.settings import Settings
-from pgstack.shell_commands import RunningCommand, run_command, start_command
+from pgstack.shell_commands import run_command
 
 # Where the inspection's settings module may look for its database: never connected to.
 INSPECT_URL = "postgresql://pgstack@127.0.0.1:9/pgstack_inspect"
@@ -79,7 +78,6 @@ class DjangoMigrator:
     no_migrations: bool = False
     alias: str = "default"
     name: str = "django"
-    _pending: tuple[Path, RunningCommand] | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> DjangoMigrator:
@@ -100,7 +98,7 @@ class DjangoMigrator:
 
     def for_alias(self, alias: str) -> DjangoMigrator:
         """The migrator of another alias's own template (sharing this one's inspection)."""
-        other = replace(self, alias=alias, _pending=None)
+        other = replace(self, alias=alias)
         other.__dict__["layout"] = self.layout
         return other
 
@@ -119,34 +117,19 @@ class DjangoMigrator:
             words.append("no-migrations")
         return " ".join(shlex.quote(word) for word in words)
 
-    def start(self) -> None:
-        """Begin reading the project now, in the background: the servers boot meanwhile."""
-        if "layout" not in self.__dict__ and self._pending is None:
-            folder = Path(tempfile.mkdtemp(prefix="pgstack-django-"))
-            self._pending = (
-                folder,
-                start_command(
-                    self._child("inspect", str(folder / "layout.json")),
-                    cwd=self.cwd,
-                    env=self._environment(INSPECT_URL),
-                    what=f"Reading the Django project (settings {self.settings_module})",
-                    timeout=self.timeout,
-                ),
-            )
-
     @cached_property
     def layout(self) -> DjangoLayout:
         """Django's loader in a fresh process, once (about as long as `manage.py check`)."""
-        self.start()
-        assert self._pending is not None
-        folder, command = self._pending
-        try:
-            command.wait()
-            data = json.loads((folder / "layout.json").read_text(encoding="utf-8"))
-        finally:
-            self._pending = None
-            shutil.rmtree(folder, ignore_errors=True)
-        return DjangoLayout.from_json(data)
+        with tempfile.TemporaryDirectory(prefix="pgstack-django-") as folder:
+            out = Path(folder) / "layout.json"
+            run_command(
+                self._child("inspect", str(out)),
+                cwd=self.cwd,
+                env=self._environment(INSPECT_URL),
+                what=f"Reading the Django project (settings {self.settings_module})",
+                timeout=self.timeout,
+            )
+            return DjangoLayout.from_json(json.loads(out.read_text(encoding="utf-8")))
 
     def inputs(self) -> list[Path]:
         return list(self.layout.files)
