@@ -293,11 +293,13 @@ def test_no_migrations_builds_tables_from_models_in_a_template_of_its_own(django
     assert "--no-migrations: tables from the models" in output(result)
 
 
-def test_no_pgstack_is_plain_pytest_django(django_project, pg_server):
+@pytest.mark.parametrize("conftest_import", [False, True])
+def test_no_pgstack_is_plain_pytest_django(django_project, pg_server, conftest_import):
     """pytest-django's own setup (test_<name> created and migrated), also with the old
     conftest import; no advice to add a table that exists."""
-    conftest = "from pgstack.django import django_db_setup  # noqa: F401\n"
-    write(django_project.path, "conftest.py", conftest)
+    if conftest_import:
+        conftest = "from pgstack.django import django_db_setup  # noqa: F401\n"
+        write(django_project.path, "conftest.py", conftest)
     write(
         django_project.path,
         "tests/test_blog.py",
