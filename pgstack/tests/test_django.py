@@ -326,6 +326,7 @@ def test_no_pgstack_is_plain_pytest_django(django_project, pg_server, conftest_i
 
 ANALYTICS = (
     ',\n    "analytics": _alias("analytics_real"),'
+    '\n    "analytics_ro": _alias("analytics_real"),'  # the same database: shares the clone
     '\n    "reports": _alias("reports_real", TEST={"MIRROR": "default"}),\n'
 )
 
@@ -337,18 +338,19 @@ from blog.models import Post
 from stats.models import Event
 
 
-@pytest.mark.django_db(databases=["default", "analytics", "reports"])
+@pytest.mark.django_db(databases=["default", "analytics", "analytics_ro", "reports"])
 @pytest.mark.parametrize("n", range(6))
 def test_each_alias_is_isolated(n):
     Event.objects.create(title=str(n))
     Post.objects.create(title=str(n))
     assert Event.objects.count() == 1 and Post.objects.count() == 1
     names = {}
-    for alias in ("default", "analytics", "reports"):
+    for alias in ("default", "analytics", "analytics_ro", "reports"):
         with connections[alias].cursor() as cursor:
             cursor.execute("SELECT current_database()")
             names[alias] = cursor.fetchone()[0]
     assert names["reports"] == names["default"]  # TEST MIRROR
+    assert names["analytics_ro"] == names["analytics"]  # one database: one clone
     assert names["analytics"] != names["default"]
     assert all(name.startswith("pgstack_") for name in names.values()), names
     with connections["analytics"].cursor() as cursor:

@@ -71,13 +71,13 @@ def use_worker_databases(worker: Worker) -> None:
     """Point every alias with a test database of its own at its clone (Django's grouping
     of aliases that share a database, ``TEST: {"DEPENDENCIES": …}`` checks included), then
     check that the others reach the worker's clone or mirror an alias that does."""
-    if worker.alias_urls:
-        _point_aliases(worker.alias_urls)
-    check_database(worker)
+    shared = _point_aliases(worker.alias_urls) if worker.alias_urls else {}
+    check_database(worker, shared)
     _use_test_mirrors()
 
 
-def _point_aliases(alias_urls: Mapping[str, str]) -> None:
+def _point_aliases(alias_urls: Mapping[str, str]) -> dict[str, str]:
+    """Returns the aliases that share another's database: alias -> that one."""
     from django.core.exceptions import ImproperlyConfigured
     from django.db import connections
     from django.test.utils import get_unique_databases_and_mirrors
@@ -96,18 +96,21 @@ def _point_aliases(alias_urls: Mapping[str, str]) -> None:
     for alias, primary in shared.items():
         connections[alias].close()
         connections[alias].creation.set_as_test_mirror(connections[primary].settings_dict)
+    return shared
 
 
-def check_database(worker: Worker) -> None:
+def check_database(worker: Worker, shared: Mapping[str, str] | None = None) -> None:
     """Every alias of ``DATABASES`` must point at one of the worker's clones (or mirror one
     that does): a test with ``databases=[...]`` would otherwise run against, and
     pytest-django's flush empty, a real database."""
-    from django.conf import settings
+    from django.db import connections
 
-    for alias, config in settings.DATABASES.items():
+    for alias in connections:
+        config = connections[alias].settings_dict  # DATABASES[alias], or the one it shares
         if (config.get("TEST") or {}).get("MIRROR"):
             continue  # uses the connection of the alias it mirrors (checked itself)
-        expected = worker.alias_urls.get(alias, worker.url)
+        owner = (shared or {}).get(alias, alias)  # an alias sharing another's database
+        expected = worker.alias_urls.get(owner, worker.url)
         problem = _points_elsewhere(config, expected)
         if problem is not None:
             raise ConfigError(f"Django's DATABASES[{alias!r}] {problem} " + _fix(alias))
