@@ -537,3 +537,24 @@ def test_ds_on_the_command_line_decides_the_template(django_project):
     result = django_project.run("--ds", "settings_shop")
     result.assert_outcomes(passed=2)
     assert template_of(result)[0] != default
+
+
+def test_two_leaf_migrations_in_one_app_stop_with_the_merge_fix(django_project):
+    for name in ("0002_left", "0002_right"):
+        write(
+            django_project.path,
+            f"blog/migrations/{name}.py",
+            """\
+            from django.db import migrations
+
+
+            class Migration(migrations.Migration):
+                dependencies = [("blog", "0001_initial")]
+                operations = []
+            """,
+        )
+    result = django_project.run()
+    text = output(result)
+    assert result.ret not in (0, 5), text
+    assert "blog: 0002_left, 0002_right" in text and "makemigrations --merge" in text, text
+    assert "Traceback" not in text and "INTERNALERROR" not in text, text

@@ -29,7 +29,7 @@ from typing import Any
 import psycopg
 
 from pgstack import admin, environment, urls
-from pgstack.errors import ConfigError
+from pgstack.errors import ConfigError, MigrationFailed
 from pgstack.migrators.django_child import TARGET_ENV
 from pgstack.settings import Settings
 from pgstack.shell_commands import run_command
@@ -139,7 +139,19 @@ class DjangoMigrator:
         return f"{self.name}:{self.settings_module}:{self.alias}{mode}:{self.layout.key}"
 
     def check(self) -> None:
-        self.layout  # noqa: B018 - a broken settings module fails here, before any database
+        """A broken settings module fails here, before any database; so do two branches of
+        migrations merged without a merge migration (Django's migrate would refuse)."""
+        by_app: dict[str, list[str]] = {}
+        for app, name in sorted(self.layout.leaves):
+            by_app.setdefault(app, []).append(name)
+        conflicts = {app: names for app, names in by_app.items() if len(names) > 1}
+        if conflicts:
+            listed = "; ".join(f"{app}: {', '.join(names)}" for app, names in conflicts.items())
+            raise MigrationFailed(
+                f"Conflicting Django migrations (more than one leaf in an app): {listed}. Two "
+                "branches each added a migration. Fix: `python manage.py makemigrations "
+                "--merge` (then review it)."
+            )
 
     def migrate(self, url: str) -> None:
         env = self._environment(url)
