@@ -264,9 +264,10 @@ def _migrations(settings: Settings, server: str | None) -> Check:
 
 def _leftovers(settings: Settings, server: str) -> Check:
     def check() -> Check:
+        from pgstack.alias_templates import template_names
         from pgstack.template_spec import template_spec
 
-        current = template_spec(settings).name()
+        current = template_names(template_spec(settings))
         with admin.connect(server) as conn:
             inventory = Inventory.take(conn, settings.prefix)
         dead, kept = inventory.dead(), inventory.kept()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import psycopg
@@ -101,7 +101,12 @@ def _ensure_locked(
                 "it. Rename or drop it yourself, or set PGSTACK_PREFIX to another prefix."
             )
         if marker.state == "complete":
-            return False
+            if not spec.rebuild:
+                return False
+            # --create-db: build it again (clones already made from it are unaffected).
+            janitor.drop_owned(conn, name, run=marker.run)
+            spec = replace(spec, rebuild=False)
+            continue
         if marker.run in live_runs(conn) and marker.run != run_id:
             # Building elsewhere (a run whose lock lives in another database): wait for it.
             if time.monotonic() > deadline:
