@@ -114,13 +114,15 @@ examples/%/.venv/.installed: examples/%/requirements.txt requirements-dev.txt pg
 		-r examples/$*/requirements.txt -e './pgstack[embedded]'
 	@touch $@
 
-test-examples: $(EXAMPLES:%=%/.venv/.installed) ## Each example project's suite in its own venv, -n 2 (fastapi-sqlmodel also -n 4)
+test-examples: $(EXAMPLES:%=%/.venv/.installed) ## Each example project's suite in its own venv, -n 2 (fastapi-sqlmodel and django also -n 4)
 	@set -e; for example in $(EXAMPLES); do \
 		echo "== $$example: pytest -n $(EXAMPLE_WORKERS)"; \
 		(cd $$example && .venv/bin/pytest -n $(EXAMPLE_WORKERS) -p no:cacheprovider $(PYTEST_ARGS)); \
 	done
 	@echo "== examples/fastapi-sqlmodel: pytest -n 4 (an unmodified suite that breaks on a shared database)"
 	cd examples/fastapi-sqlmodel && .venv/bin/pytest -n 4 -q -p no:cacheprovider $(PYTEST_ARGS)
+	@echo "== examples/django: pytest -n 4 (two database aliases, each with a clone per worker)"
+	cd examples/django && .venv/bin/pytest -n 4 -q -p no:cacheprovider $(PYTEST_ARGS)
 
 test-compose: $(STAMP) ## The compose stack itself, end to end (e2e/); without Docker: a warning, in CI: an error
 	@$(SCRIPT_ENV) scripts/test-compose.sh $(PYTEST_ARGS)

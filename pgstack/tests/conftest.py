@@ -187,6 +187,16 @@ def shm_dir() -> Iterator[Path]:
 
 
 @pytest.fixture
+def fresh_tmp_dir() -> Iterator[Path]:
+    """A tmp folder of its own for embedded servers, as on a new machine: no initdb cache,
+    no migrated clusters of earlier runs."""
+    path = Path(tempfile.mkdtemp(prefix="pgstack-fresh-tmp-", dir=_default_tmp_dir()))
+    os.chmod(path, 0o755)  # as root, the server's account must reach its folder inside
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture
 def admin(pg_server: EmbeddedPostgres) -> Iterator[psycopg.Connection]:
     with psycopg.connect(pg_server.url, autocommit=True) as conn:
         yield conn

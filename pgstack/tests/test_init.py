@@ -27,7 +27,7 @@ def init(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-@pytest.mark.parametrize("example", ["sql", "fastapi-sqlmodel"])
+@pytest.mark.parametrize("example", ["sql", "fastapi-sqlmodel", "django"])
 def test_committed_table_is_what_init_writes(example):
     result = init(EXAMPLES / example, "--check")
     assert result.returncode == 0, result.stdout + result.stderr

@@ -8,16 +8,13 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import stat
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from pgstack.accounts import unprivileged_account
 from pgstack.errors import ConfigError
-from pgstack.settings import _default_tmp_dir, load_settings
+from pgstack.settings import load_settings
 
 USES_SCHEMA = """
 from sqlalchemy import text
@@ -31,11 +28,8 @@ KEPT = "its cluster is kept for the next run"
 
 
 @pytest.fixture
-def tmp_dir() -> Iterator[Path]:
-    path = Path(tempfile.mkdtemp(prefix="pgstack-cache-test-", dir=_default_tmp_dir()))
-    os.chmod(path, 0o755)  # as root, the server's account must reach its folder inside
-    yield path
-    shutil.rmtree(path, ignore_errors=True)
+def tmp_dir(fresh_tmp_dir: Path) -> Path:
+    return fresh_tmp_dir
 
 
 def _entries(tmp_dir: Path) -> list[Path]:

@@ -184,16 +184,15 @@ def test_every_snippet_is_run_or_checked():
     assert quoted == set(SCENARIO_OUTPUTS), "a scenario without its quote, or the reverse"
 
 
-def test_quickstart_runs_on_embedded_servers(tmp_path, shm_dir):
+def test_quickstart_runs_on_embedded_servers(tmp_path, fresh_tmp_dir):
     """The quickstart and every fixture snippet, as one project, run as the README says,
-    with no DATABASE_URL: the servers are pgstack's own. A tmp_dir of its own: a first run,
-    as the quoted header says (`(built)`), not one that finds the migrated cluster another
-    test's run of this same project left."""
+    with no DATABASE_URL: the servers are pgstack's own. A first run: no migrated cluster
+    of an earlier one (the header says "built")."""
     root = write_project(tmp_path, "quickstart")
     lint(root)
     run, _ = run_blocks("quickstart")
     assert run.text.strip() == "pytest -n 2", run.where()
-    result = shell(root, run.text, env={"PGSTACK_TMP_DIR": str(shm_dir)})
+    result = shell(root, run.text, {"PGSTACK_TMP_DIR": str(fresh_tmp_dir)})
     assert result.returncode == 0, text_of(result)
     assert passed(result) == count_tests(root) >= 12, text_of(result)
     assert_quoted(quote("quickstart-header").text, result.stdout, "quickstart-header")

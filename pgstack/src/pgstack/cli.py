@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 import click
 
 from pgstack import admin, janitor, persistent, target_rules, urls
+from pgstack.alias_templates import ensure_alias_templates, template_names
 from pgstack.errors import PgstackError
 from pgstack.inventory import Inventory
 from pgstack.ownership import RunLease, new_run_id
@@ -83,7 +84,10 @@ def _build_template(settings: Settings, url: str) -> str:
     run_id = new_run_id()
     lease = RunLease(url, run_id)  # the template's builder must look alive while it builds
     try:
-        result = ensure_template(url, template_spec(settings), run_id=run_id, report=_report())
+        spec = template_spec(settings)
+        report = _report()
+        result = ensure_template(url, spec, run_id=run_id, report=report)
+        ensure_alias_templates(url, spec, result.name, run_id=run_id, report=report)
     finally:
         lease.close()
     line = f"template {result.name} {result.state} in {result.seconds:.2f} s"
@@ -178,7 +182,7 @@ def status(settings: Settings) -> None:
     click.echo(f"postgres   {urls.masked(state.postgres_url)} (pid {state.postgres_pid})")
     if state.redis_url:
         click.echo(f"redis      {urls.masked(state.redis_url)} (pid {state.redis_pid})")
-    current = template_spec(settings).name()
+    current = template_names(template_spec(settings))
     with admin.connect(state.postgres_url) as conn:
         inventory = Inventory.take(conn, settings.prefix)
     for entry in inventory.templates():
@@ -231,7 +235,7 @@ def clean(settings: Settings, kept: bool, templates: bool) -> None:
     found = require_server(settings)
     url = found.postgres_url
     assert url is not None
-    current = template_spec(settings).name()
+    current = template_names(template_spec(settings))
     with admin.connect(url) as conn:
         if found.postgres_from == FROM_ENV:
             target_rules.check_target(url, settings, conn)
@@ -240,7 +244,7 @@ def clean(settings: Settings, kept: bool, templates: bool) -> None:
         alive = inventory.live_runs
         doomed = [] if alive else inventory.old_templates(settings.project_dir, current)
         if templates and not alive:
-            doomed += [e for e in inventory.templates() if e.name == current]
+            doomed += [e for e in inventory.templates() if e.name in current]
         if kept:
             doomed += [e for e in inventory.kept() if not e.live]
         for entry in doomed:
@@ -257,7 +261,7 @@ def clean(settings: Settings, kept: bool, templates: bool) -> None:
 def list_databases(settings: Settings) -> None:
     """List the databases pgstack owns on the server, with their run's state."""
     url = _server(settings)
-    current = template_spec(settings).name()
+    current = template_names(template_spec(settings))
     with admin.connect(url) as conn:
         inventory = Inventory.take(conn, settings.prefix)
     for entry in inventory.databases:

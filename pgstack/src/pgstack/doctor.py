@@ -293,9 +293,10 @@ def _stale(conn: psycopg.Connection, server: str, spec: TemplateSpec, name: str)
 
 def _leftovers(settings: Settings, server: str) -> Check:
     def check() -> Check:
+        from pgstack.alias_templates import template_names
         from pgstack.template_spec import template_spec
 
-        current = template_spec(settings).name()
+        current = template_names(template_spec(settings))
         with admin.connect(server) as conn:
             inventory = Inventory.take(conn, settings.prefix)
         dead, kept = inventory.dead(), inventory.kept()

@@ -66,19 +66,20 @@ class Inventory:
     def templates(self) -> list[Owned]:
         return [entry for entry in self.databases if entry.is_template]
 
-    def old_templates(self, project_dir: Path, current: str) -> list[Owned]:
-        """This checkout's templates of older schemas (other projects' stay theirs)."""
+    def old_templates(self, project_dir: Path, current: frozenset[str]) -> list[Owned]:
+        """This checkout's templates of older schemas (other projects' stay theirs).
+        ``current``: the templates a run would use now (one per Django alias of its own)."""
         return [
             e
             for e in self.templates()
-            if is_of_checkout(e.marker, project_dir) and e.name != current
+            if is_of_checkout(e.marker, project_dir) and e.name not in current
         ]
 
-    def template_label(self, entry: Owned, project_dir: Path, current: str) -> str:
+    def template_label(self, entry: Owned, project_dir: Path, current: frozenset[str]) -> str:
         """current / old (this checkout's) / whose it is: another checkout, or unknown."""
         marker = entry.marker
         if is_of_checkout(marker, project_dir):
-            return "current" if entry.name == current else "old"
+            return "current" if entry.name in current else "old"
         if marker.checkout is None:
             return f"of project {marker.project} (checkout unknown: older pgstack)"
         return f"of project {marker.project}, another checkout"

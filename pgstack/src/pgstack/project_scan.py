@@ -11,11 +11,12 @@ from __future__ import annotations
 import ast
 import configparser
 import re
-import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from pgstack import pytest_ini
 
 # Folders that hold no project settings code (or too much of someone else's).
 _SKIP_DIRS = {
@@ -189,39 +190,13 @@ def _django(project: Path, proposal: Proposal) -> bool:
 def pytest_django_settings(project: Path) -> tuple[str, str] | None:
     """The settings module pytest-django's ini options name, and where (``--ds`` in
     addopts wins over the DJANGO_SETTINGS_MODULE option, as in pytest-django)."""
-    for path, section in (
-        (project / "pytest.ini", "pytest"),
-        (project / "pyproject.toml", None),
-        (project / "tox.ini", "pytest"),
-        (project / "setup.cfg", "tool:pytest"),
-    ):
-        options = _pytest_options(path, section)
-        if options is None:
-            continue
-        addopts = options.get("addopts", "")
-        if isinstance(addopts, list):
-            addopts = " ".join(str(part) for part in addopts)
-        ds = re.search(r"--ds[= ]([\w.]+)", str(addopts))
-        if ds:
-            return ds.group(1), f"--ds in {path.name}'s addopts"
-        module = options.get("DJANGO_SETTINGS_MODULE")
-        if module:
-            return str(module), f"DJANGO_SETTINGS_MODULE in {path.name}"
-        return None  # pytest reads the first ini file it finds, only that one
+    ds = re.search(r"--ds[= ]([\w.]+)", pytest_ini.option(project, "addopts") or "")
+    if ds:
+        return ds.group(1), "--ds in pytest's addopts"
+    module = pytest_ini.option(project, "DJANGO_SETTINGS_MODULE")
+    if module:
+        return module, "the DJANGO_SETTINGS_MODULE ini option"
     return None
-
-
-def _pytest_options(path: Path, section: str | None) -> dict[str, Any] | None:
-    """pytest's options in ``path``, or None when that file does not configure pytest."""
-    if not path.is_file():
-        return None
-    if section is None:
-        data = tomllib.loads(path.read_text("utf-8"))
-        options = data.get("tool", {}).get("pytest", {}).get("ini_options")
-        return dict(options) if isinstance(options, dict) else None
-    parser = configparser.ConfigParser(interpolation=None)
-    parser.read(path, encoding="utf-8")
-    return dict(parser[section]) if parser.has_section(section) else None
 
 
 def _alembic(project: Path, proposal: Proposal) -> bool:

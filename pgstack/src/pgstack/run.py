@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import psycopg
 
 from pgstack import janitor, target_rules
+from pgstack.alias_templates import ensure_alias_templates
 from pgstack.inventory import Inventory
 from pgstack.launch import Launch, launch_run
 from pgstack.ownership import RunLease
@@ -109,6 +110,9 @@ def start_run(
         if launch.postgres is None:
             collected = janitor.collect_dead(lease.connection, settings.prefix)
         template = ensure_template(admin_url, launch.spec, run_id=launch.run_id, report=report)
+        alias_templates = ensure_alias_templates(
+            admin_url, launch.spec, template.name, run_id=launch.run_id, report=report
+        )
         if settings.app_role is not None:  # init scripts may create it: check after them
             target_rules.check_app_role(lease.connection, settings.app_role, admin_url)
         timings["template"] = time.monotonic() - launch.started
@@ -130,6 +134,7 @@ def start_run(
             postgres_from=launch.sources.postgres_from,
             redis_from=launch.sources.redis_from,
             redis_dbs=redis_dbs,
+            alias_templates=alias_templates,
         )
         return Run(
             plan, launch, lease, timings, template.built, template.stale, collected=collected

@@ -40,6 +40,9 @@ class RunPlan:
     postgres_from: str = EMBEDDED  # EMBEDDED, UP or FROM_ENV
     redis_from: str = EMBEDDED
     redis_dbs: list[int] = field(default_factory=list)  # claimed for this run: gw0, gw1, …
+    # migrator = "django", a project with several databases: each alias that Django gives a
+    # test database of its own -> the template its per-worker clone is made from.
+    alias_templates: dict[str, str] = field(default_factory=dict)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))
@@ -47,6 +50,12 @@ class RunPlan:
     @classmethod
     def from_json(cls, text: str) -> RunPlan:
         return cls(**json.loads(text))
+
+
+def alias_database(worker_db: str, index: int) -> str:
+    """The clone of a worker for its ``index``-th extra Django alias (1, 2, …): as short as
+    a per-test clone's name, so every name fits the prefix rule."""
+    return f"{worker_db}_d{index}"
 
 
 def worker_database(prefix: str, run_id: str, worker_id: str) -> str:

@@ -160,6 +160,9 @@ KINDS: dict[str, Kind] = {
     "sql_dir": _PATH,
     "command": _OPTIONAL_TEXT,
     "command_cwd": _PATH,
+    "django_settings": _OPTIONAL_TEXT,
+    "django_no_migrations": _FLAG,
+    "rebuild": _FLAG,
     "migrate_timeout": _SECONDS,
     "seed": _PATHS,
     "seed_command": _OPTIONAL_TEXT,
@@ -182,7 +185,7 @@ KINDS: dict[str, Kind] = {
 }
 # Settings that name files or folders: load_settings resolves them against the project.
 PATH_SETTINGS = frozenset(key for key, kind in KINDS.items() if kind is _PATH or kind is _PATHS)
-MIGRATORS = ("alembic", "sql", "command", "none")
+MIGRATORS = ("alembic", "sql", "command", "django", "none")
 
 
 def parse(key: str, raw: Any, label: str, place: str = "", *, toml: bool = False) -> Any:

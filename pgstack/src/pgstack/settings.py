@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from pgstack import urls
+from pgstack import pytest_ini, urls
 from pgstack.environment import check_mapping
 from pgstack.errors import ConfigError
 from pgstack.setting_kinds import KINDS, MIGRATORS, PATH_SETTINGS, optional_text, parse
@@ -64,6 +64,13 @@ class Settings:
     # environment, from command_cwd (default: the project folder).
     command: str | None = None
     command_cwd: Path | None = None
+    # migrator = "django": the settings module (pytest-django's --ds, DJANGO_SETTINGS_MODULE
+    # or pytest ini option first; load_settings resolves it), and pytest-django's
+    # --no-migrations (tables from models, a template of its own).
+    django_settings: str | None = None
+    django_no_migrations: bool = False
+    # Build the template again even when a complete one exists (pytest-django's --create-db).
+    rebuild: bool = False
     # Seconds the command (and seed_command) may run; then its process group is killed.
     migrate_timeout: float = 600.0
     # Run after migrations, inside the template, so every clone starts with these rows:
@@ -151,6 +158,11 @@ def load_settings(
     settings = Settings(project_dir=project_dir, **values)
     _check(settings)
     outside = {**read_env_file(settings.env_file), **environ}
+    if settings.migrator == "django" and (overrides or {}).get("django_settings") is None:
+        module = optional_text(outside.get("DJANGO_SETTINGS_MODULE", ""))
+        module = module or pytest_ini.option(project_dir, "DJANGO_SETTINGS_MODULE")
+        if module is not None:
+            settings = replace(settings, django_settings=module)
     database_url = optional_text(outside.get(settings.database_url_env, ""))
     if database_url is not None:
         database_url = urls.check_database_url(database_url, settings.database_url_env)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import psycopg
@@ -131,6 +131,11 @@ def _ensure_locked(
                 "it. Rename or drop it yourself, or set PGSTACK_PREFIX to another prefix."
             )
         if marker.state == "complete":
+            if spec.rebuild:
+                # --create-db: build it again (clones already made from it are unaffected).
+                janitor.drop_owned(conn, name, run=marker.run)
+                spec = replace(spec, rebuild=False)
+                continue
             if stale is None:  # verify once; a rebuilt template holds what the files say
                 stale = mismatch(conn, admin_url, spec, name, run_id=run_id)
             if stale is None:

@@ -37,6 +37,7 @@ class TemplateSpec:
     # Run after the migrator, inside the template: SQL files and/or a command.
     seed_files: tuple[Path, ...] = ()
     seeder: Migrator | None = None
+    rebuild: bool = False  # build again even when a complete one exists (--create-db)
 
     def inputs(self) -> list[Path]:
         paths = list(self.migrator.inputs()) + list(self.schema_inputs) + list(self.seed_files)
@@ -116,4 +117,5 @@ def template_spec(settings: Settings) -> TemplateSpec:
         prefix=settings.prefix,
         seed_files=settings.seed,
         seeder=seeder,
+        rebuild=settings.rebuild,
     )

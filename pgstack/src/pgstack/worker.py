@@ -3,7 +3,7 @@ per-test clones of ``fresh_database``. Opened in every process that runs tests."
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import psycopg
 
@@ -13,7 +13,7 @@ from pgstack.errors import CloneFailed
 from pgstack.fresh import FreshClones
 from pgstack.ownership import Marker, write_marker
 from pgstack.redis_slots import worker_redis_url
-from pgstack.run_plan import RunPlan, worker_database
+from pgstack.run_plan import RunPlan, alias_database, worker_database
 from pgstack.server_lost import note_gone_at_end
 
 
@@ -28,6 +28,8 @@ class Worker:
     redis_url: str | None
     _conn: psycopg.Connection
     _fresh: FreshClones | None = None
+    # Extra Django aliases with a test database of their own: alias -> its clone's URL.
+    alias_urls: dict[str, str] = field(default_factory=dict)
 
     def __repr__(self) -> str:
         """Without passwords: a repr lands in tracebacks and CI logs."""
@@ -59,6 +61,11 @@ class Worker:
         """Mark a failed test's database so no janitor collects it."""
         write_marker(self._conn, name, Marker(kind="fresh", run=self.plan.run_id, kept=True))
 
+    def databases(self) -> list[str]:
+        """This worker's own clones: its database and those of extra Django aliases."""
+        extra = [urls.parse(url).database for url in self.alias_urls.values()]
+        return [self.name, *(name for name in extra if name)]
+
     def close(self) -> None:
         errors: list[str] = []
         try:
@@ -66,12 +73,12 @@ class Worker:
                 errors = self._fresh.close()
             if self._conn.closed:
                 return
-            if self.plan.keep:
-                write_marker(
-                    self._conn, self.name, Marker(kind="worker", run=self.plan.run_id, kept=True)
-                )
-            else:
-                janitor.drop_owned(self._conn, self.name, run=self.plan.run_id)
+            for name in self.databases():
+                if self.plan.keep:
+                    marker = Marker(kind="worker", run=self.plan.run_id, kept=True)
+                    write_marker(self._conn, name, marker)
+                else:
+                    janitor.drop_owned(self._conn, name, run=self.plan.run_id)
         except psycopg.OperationalError as exc:
             note_gone_at_end(
                 self.plan.admin_url, embedded=self.plan.embedded, what=f"drop {self.name}", exc=exc
@@ -98,10 +105,19 @@ def open_worker(plan: RunPlan, worker_id: str) -> Worker:
             marker=Marker(kind="worker", run=plan.run_id),
             admin_url=plan.admin_url,
         )
+        alias_urls = {}
+        for index, (alias, template) in enumerate(sorted(plan.alias_templates.items()), 1):
+            alias_urls[alias] = clone_database(
+                conn,
+                template=template,
+                name=alias_database(name, index),
+                marker=Marker(kind="worker", run=plan.run_id),
+                admin_url=plan.admin_url,
+            )
         redis_url = None
         if plan.redis_url is not None:
             redis_url = worker_redis_url(plan.redis_url, worker_id, plan.redis_dbs)
     except BaseException:
         conn.close()
         raise
-    return Worker(plan, worker_id, name, url, redis_url, conn)
+    return Worker(plan, worker_id, name, url, redis_url, conn, alias_urls=alias_urls)

@@ -69,4 +69,8 @@ def migrator_for(settings: Settings) -> Migrator:
         from pgstack.migrators.command import CommandMigrator
 
         return CommandMigrator.from_settings(settings)
+    if settings.migrator == "django":
+        from pgstack.migrators.django import DjangoMigrator
+
+        return DjangoMigrator.from_settings(settings)
     return NoMigrator()

@@ -107,9 +107,28 @@ def pytest_load_initial_conftests(early_config: pytest.Config) -> None:
         raise pytest.UsageError(f"pgstack: {exc}") from exc
 
 
+def _overrides(config: pytest.Config) -> dict[str, object]:
+    """Settings the command line gives: pgstack's own options, and pytest-django's that
+    decide the template (--ds, --no-migrations, --create-db)."""
+    options = config.known_args_namespace
+    overrides: dict[str, object] = {"keep": options.pgstack_keep or None}
+    if _pytest_django_active(config):
+        overrides.update(
+            django_settings=getattr(options, "ds", None),
+            django_no_migrations=getattr(options, "nomigrations", False) or None,
+            rebuild=getattr(options, "create_db", False) or None,
+        )
+    return overrides
+
+
+def _pytest_django_active(config: pytest.Config) -> bool:
+    """pytest-django is loaded (by its entry point, or ``-p pytest_django.plugin``)."""
+    module = sys.modules.get("pytest_django.plugin")
+    return module is not None and config.pluginmanager.is_registered(module)
+
+
 def _start(config: pytest.Config, project_dir: Path) -> None:
-    keep = config.known_args_namespace.pgstack_keep or None
-    settings = load_settings(project_dir, overrides={"keep": keep})
+    settings = load_settings(project_dir, overrides=_overrides(config))
     _load_env_file(settings)
     state = PluginState(True, settings=settings)
     config.stash[STATE_KEY] = state
@@ -168,6 +187,8 @@ def _export_coordinates(
 def pytest_configure(config: pytest.Config) -> None:
     """Controller: wait for the servers, build the template, clone (before xdist spawns)."""
     state = config.stash.get(STATE_KEY, None)
+    if state is not None and state.enabled:
+        _take_over_django(config, state)
     if state is None or state.launch is None:
         return
     launch, state.launch = state.launch, None
@@ -187,6 +208,20 @@ def _progress_report(config: pytest.Config) -> StreamReport:
     capture = config.pluginmanager.getplugin("capturemanager")
     around = capture.global_and_fixture_disabled if capture is not None else contextlib.nullcontext
     return StreamReport(lambda: sys.stderr, around)
+
+
+def _take_over_django(config: pytest.Config, state: PluginState) -> None:
+    """With migrator = "django" and pytest-django active, pgstack's django_db_setup serves
+    every test, wherever it is: no conftest import needed."""
+    if state.settings is None or state.settings.migrator != "django":
+        return
+    if not _pytest_django_active(config):
+        return
+    from pgstack import django
+
+    if not config.pluginmanager.is_registered(django):
+        config.pluginmanager.register(django, "pgstack.django")
+    state.django = True
 
 
 def _shutdown(state: PluginState) -> None:

@@ -19,7 +19,20 @@ def pytest_report_header(config: pytest.Config) -> list[str] | None:
         return [f"pgstack: off ({state.reason})"] if state is not None else None
     if state.plan is None or state.run is None:
         return None
-    return header_lines(state.plan, state.run)
+    lines = header_lines(state.plan, state.run)
+    if state.django and state.settings is not None:
+        lines.append(django_line(state.plan, state.settings.django_no_migrations))
+    return lines
+
+
+def django_line(plan: RunPlan, no_migrations: bool) -> str:
+    """Said once: pytest-django's database flags mean something else on pgstack."""
+    aliases = "".join(f", {alias} from {name}" for alias, name in plan.alias_templates.items())
+    tables = " (--no-migrations: tables from the models)" if no_migrations else ""
+    return (
+        f"pgstack: Django uses each process's clone as its test database{tables}{aliases}; "
+        "it is always reused (pytest-django's --reuse-db), --create-db builds the template again"
+    )
 
 
 def header_lines(plan: RunPlan, run: Run) -> list[str]:

@@ -28,6 +28,7 @@ class PluginState:
     plan: RunPlan | None = None
     exports: Exports = field(default_factory=Exports)  # this process's coordinates
     lost: str | None = None  # a server went away mid-run: why, and what to do
+    django: bool = False  # pgstack sets pytest-django's databases up (migrator = "django")
 
 
 STATE_KEY = pytest.StashKey[PluginState]()

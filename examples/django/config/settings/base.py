@@ -1,34 +1,23 @@
-"""Settings for the example shop.
+"""Settings for the example shop, shared by every environment (``test.py`` adds to them).
 
-Everything that differs between a laptop, CI and production comes from the environment:
-``DATABASE_URL`` (parsed by dj-database-url), ``DJANGO_SECRET_KEY``, ``DJANGO_DEBUG`` and
-``DJANGO_ALLOWED_HOSTS``.
+Everything that differs between a laptop, CI and production comes from the environment,
+read with django-environ: ``DATABASE_URL``, ``ANALYTICS_DATABASE_URL``,
+``DJANGO_SECRET_KEY``, ``DJANGO_DEBUG`` and ``DJANGO_ALLOWED_HOSTS``.
 """
 
-import os
 from pathlib import Path
 
-import dj_database_url
+import environ
 
-BASE_DIR = Path(__file__).resolve().parent.parent
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
+env = environ.Env()
 
-def env_bool(name: str, default: bool = False) -> bool:
-    value = os.environ.get(name)
-    if value is None:
-        return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
-
-
-SECRET_KEY = os.environ.get(
-    "DJANGO_SECRET_KEY", "dev-only-insecure-key-change-me-0123456789abcdefghijklmnop"
+SECRET_KEY = env.str(
+    "DJANGO_SECRET_KEY", default="dev-only-insecure-key-change-me-0123456789abcdefghijklmnop"
 )
-DEBUG = env_bool("DJANGO_DEBUG", default=True)
-ALLOWED_HOSTS = [
-    host.strip()
-    for host in os.environ.get("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,testserver").split(",")
-    if host.strip()
-]
+DEBUG = env.bool("DJANGO_DEBUG", default=True)
+ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "testserver"])
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -41,6 +30,7 @@ INSTALLED_APPS = [
     "catalog",
     "orders",
     "reviews",
+    "analytics",
 ]
 
 MIDDLEWARE = [
@@ -73,11 +63,13 @@ TEMPLATES = [
 ]
 
 DATABASES = {
-    "default": dj_database_url.config(
-        default="postgres://postgres@localhost:5432/shop",
-        conn_max_age=int(os.environ.get("DATABASE_CONN_MAX_AGE", "0")),
+    "default": env.db("DATABASE_URL", default="postgres://postgres@localhost:5432/shop"),
+    # Page views, in a database of their own (config/routers.py sends the analytics app there).
+    "analytics": env.db(
+        "ANALYTICS_DATABASE_URL", default="postgres://postgres@localhost:5432/shop_analytics"
     ),
 }
+DATABASE_ROUTERS = ["config.routers.AnalyticsRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
@@ -89,8 +81,8 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 LOGIN_URL = "admin:login"
 
-EMAIL_BACKEND = os.environ.get(
-    "DJANGO_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend"
+EMAIL_BACKEND = env.str(
+    "DJANGO_EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend"
 )
 DEFAULT_FROM_EMAIL = "shop@example.com"
 

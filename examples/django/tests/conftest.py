@@ -1,24 +1,17 @@
-"""Shared fixtures for the shop's test suite (pytest-django on pgstack)."""
+"""Shared fixtures for the tests in this folder (pytest-django on pgstack).
+
+Nothing here sets the database up: pgstack does, for tests in any folder (the apps' own
+tests/ folders too), because [tool.pgstack] says migrator = "django".
+"""
 
 from decimal import Decimal
 from itertools import count
 
 import pytest
 
-# pgstack: each xdist worker's database is a clone of a template that `manage.py migrate`
-# built once; pytest-django uses it as the test database instead of creating and
-# migrating test_<name> in every worker.
-from pgstack.django import django_db_setup  # noqa: F401
-
 from catalog.models import Category, Product
 
 PASSWORD = "correct-horse-battery"
-
-
-@pytest.fixture(autouse=True)
-def _fast_password_hasher(settings):
-    # The default PBKDF2 hasher costs ~0.3 s per user; the suite creates many users.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture

@@ -1,0 +1,54 @@
+"""Django projects with several databases: the template each extra alias is cloned from.
+
+pytest-django gives every alias that is not a ``TEST: {"MIRROR": …}`` (and does not share
+its database with another) a test database of its own; pgstack gives each one a
+per-worker clone. An alias whose routers let it migrate the same models as "default"
+clones "default"'s template; one with other models gets a template of its own, built by
+``migrate --database <alias>`` and hashed like any other.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from pgstack.migrators.django import DjangoMigrator
+from pgstack.progress import StreamReport
+from pgstack.template import ensure_template
+from pgstack.template_spec import TemplateSpec
+
+
+def alias_specs(spec: TemplateSpec) -> dict[str, TemplateSpec | None]:
+    """Each extra alias -> the spec of its own template, or None to clone "default"'s."""
+    migrator = spec.migrator
+    if not isinstance(migrator, DjangoMigrator):
+        return {}
+    specs: dict[str, TemplateSpec | None] = {}
+    for alias, own in migrator.own_templates().items():
+        # Seeds are rows for "default"'s tables; init scripts (roles, extensions) apply.
+        own_spec = replace(spec, migrator=migrator.for_alias(alias), seed_files=(), seeder=None)
+        specs[alias] = own_spec if own else None
+    return specs
+
+
+def ensure_alias_templates(
+    admin_url: str,
+    spec: TemplateSpec,
+    default_template: str,
+    *,
+    run_id: str,
+    report: StreamReport | None = None,
+) -> dict[str, str]:
+    """Each extra alias -> the template its clones come from (built if needed)."""
+    found = {}
+    for alias, own_spec in alias_specs(spec).items():
+        if own_spec is None:
+            found[alias] = default_template
+        else:
+            found[alias] = ensure_template(admin_url, own_spec, run_id=run_id, report=report).name
+    return found
+
+
+def template_names(spec: TemplateSpec) -> frozenset[str]:
+    """The templates a run would use now: ``spec``'s and each extra alias's own."""
+    own = {alias_spec.name() for alias_spec in alias_specs(spec).values() if alias_spec}
+    return frozenset({spec.name(), *own})
