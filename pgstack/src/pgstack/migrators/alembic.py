@@ -4,7 +4,9 @@ back to the revision and connections elsewhere named."""
 from __future__ import annotations
 
 import json
+import os
 import sys
+import tempfile
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -12,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from pgstack import admin, environment, urls
 from pgstack.errors import ConfigError, MigrationFailed
-from pgstack.migrators.alembic_process import RESULT, alembic_config
+from pgstack.migrators.alembic_process import alembic_config
 from pgstack.settings import Settings
 from pgstack.shell_commands import run_captured, tail
 
@@ -106,29 +108,36 @@ class AlembicMigrator:
         variable, ``PG*``, every mapped variable) points at the template: see
         ``pgstack.migrators.alembic_process``."""
         target = urls.parse(url)
+        handle, result_path = tempfile.mkstemp(prefix="pgstack-alembic-", suffix=".json")
+        os.close(handle)  # private to this account (0600); the child writes its result there
         request = {
             "config": str(self.config_path),
             "x": list(self.x_args),
             "sqlalchemy_url": urls.sqlalchemy_url(url),
             "database": target.database,
             "port": str(target.port or 5432),
+            "result": result_path,
         }
         what = f"Alembic (template {urls.describe(url)})"
-        returncode, output = run_captured(
-            [sys.executable, "-m", "pgstack.migrators.alembic_process"],
-            cwd=self.config_path.parent,
-            env=environment.for_command(self.env, self.url_env, url),
-            what=what,
-            timeout=self.timeout,
-            shown="alembic upgrade heads",
-            stdin=json.dumps(request).encode(),
-        )
-        text, result = _split_result(output)
-        if result is None:
+        try:
+            returncode, output = run_captured(
+                [sys.executable, "-m", "pgstack.migrators.alembic_process"],
+                cwd=self.config_path.parent,
+                env=environment.for_command(self.env, self.url_env, url),
+                what=what,
+                timeout=self.timeout,
+                shown="alembic upgrade heads",
+                stdin=json.dumps(request).encode(),
+            )
+            written = Path(result_path).read_text(encoding="utf-8")
+        finally:
+            Path(result_path).unlink(missing_ok=True)
+        if not written:
             raise MigrationFailed(
                 f"{what}: `alembic upgrade heads` stopped (status {returncode}) before it "
-                f"finished. Its output{tail(text)}\nNo template was kept."
+                f"finished. Its output{tail(output)}\nNo template was kept."
             )
+        result: dict[str, Any] = json.loads(written)
         elsewhere = result.get("elsewhere", [])
         if elsewhere:
             raise MigrationFailed(self._elsewhere_message(url, elsewhere))
@@ -140,7 +149,7 @@ class AlembicMigrator:
                 f"{result['error']}\n"
                 "No template was kept. Fix the migration and run again "
                 "(`alembic upgrade head` against a scratch database shows the same error). "
-                f"Its output{tail(text)}"
+                f"Its output{tail(output)}"
             )
 
     def _elsewhere_message(self, url: str, elsewhere: list[str]) -> str:
@@ -155,17 +164,6 @@ class AlembicMigrator:
             'POSTGRES_DB = "database"), or have env.py use '
             "config.get_main_option('sqlalchemy.url'). No template was kept."
         )
-
-
-def _split_result(output: bytes) -> tuple[bytes, dict[str, Any] | None]:
-    """The child's output without its result line, and the result (None: it died first)."""
-    lines = output.decode(errors="replace").splitlines()
-    for index in range(len(lines) - 1, -1, -1):
-        if lines[index].startswith(RESULT):
-            result = json.loads(lines[index][len(RESULT) :])
-            rest = lines[:index] + lines[index + 1 :]
-            return "\n".join(rest).encode(), result
-    return output, None
 
 
 def _held_revisions(url: str) -> set[str] | None:

@@ -6,7 +6,8 @@ happened already, with another database's coordinates. Here the environment poin
 template before anything is imported. A connection SQLAlchemy would open to another
 database is stopped and noted, so the parent can say where env.py went instead.
 
-Reads a JSON request on stdin; its last line of output is ``RESULT`` and a JSON result.
+Reads a JSON request on stdin and writes a JSON result to the file the request names (its
+output stays the migrations' own, for the progress line and the failure message).
 """
 
 from __future__ import annotations
@@ -23,8 +24,6 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from alembic.config import Config
 
-RESULT = "pgstack-alembic-result:"
-
 
 def main() -> int:
     request = json.loads(sys.stdin.read())
@@ -40,8 +39,7 @@ def main() -> int:
             error=f"{type(exc).__name__}: {' '.join(str(exc).split())}",
         )
     result["elsewhere"] = sorted(set(refused))
-    sys.stdout.flush()
-    print(RESULT + json.dumps(result), flush=True)
+    Path(request["result"]).write_text(json.dumps(result), encoding="utf-8")
     return 0
 
 
