@@ -4,7 +4,7 @@ Each round starts from nothing (`down -v` before and after), with the images alr
 (built here first, never timed). Prints every sample and the median; `make bench` calls
 ``measure`` when Docker is usable.
 
-    python benchmarks/compose_start.py [--repeat N] [--file docker-compose.test.yml]
+    python benchmarks/compose_start.py [--repeat N] [--file docker-compose.test.yml[,override.yml]]
         [--phases] [-- pytest args]
 
 Without a registry, set POSTGRES_IMAGE / REDIS_IMAGE / PYTHON_IMAGE first (the offline
@@ -30,7 +30,9 @@ ONE_TEST = ["-p", "no:randomly", "-q", "-n", "0", "-k", "test_health"]
 
 
 def _compose(compose_file: str) -> list[str]:
-    return ["docker", "compose", "-p", PROJECT, "-f", compose_file]
+    """``compose_file``: one file, or several separated by commas (overrides after it)."""
+    files = [arg for name in compose_file.split(",") for arg in ("-f", name)]
+    return ["docker", "compose", "-p", PROJECT, *files]
 
 
 def build_images(compose_file: str = "docker-compose.test.yml") -> None:
