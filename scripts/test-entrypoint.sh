@@ -71,4 +71,5 @@ cpu_limit() {  # whole CPUs of the quota, rounded up; nothing when unlimited
 }
 workers="${PYTEST_WORKERS:-$(cpu_limit)}"
 
-exec pytest -n "${workers:-auto}" "$@"
+# pytest, minus the interpreter's teardown at the end (scripts/pytest-then-exit.py).
+exec python /app/scripts/pytest-then-exit.py -n "${workers:-auto}" "$@"
