@@ -427,17 +427,6 @@ def targets(iso: dict[str, Figure], start: dict[str, Figure], scale: dict[str, F
     ration = start["cachedn"].median / start["warmn"].median
     xdist_share = start["cachedn"].median - start["floor_xdist"].median
     clone = start["clone_warm"].median
-    compose = (
-        [
-            (
-                "compose: `run --rm tests` on one test ≤ 3 s (images built)",
-                f"{start['compose'].median:.2f} s",
-                start["compose"].median <= 3.0,
-            ),
-        ]
-        if "compose" in start
-        else []
-    )
     return [
         ("template phase of a cold run on an unchanged schema ≤ 0.05 s (backend, examples)",
          f"{slowest.median:.2f} s (slowest: {slowest.label})", slowest.median <= 0.05),
@@ -447,7 +436,6 @@ def targets(iso: dict[str, Figure], start: dict[str, Figure], scale: dict[str, F
          f"{clone:.1f} s (empty caches: {start['clone_cold'].median:.1f} s)", clone <= 15),
         ("-n auto start: pgstack's share over pytest + xdist alone (report)",
          f"{xdist_share:.2f} s (floor {start['floor_xdist'].median:.2f} s)", True),
-        *compose,
         ("rollback within 1.3× of the floor", f"{rollback / floor:.2f}×", rollback / floor <= 1.3),
         ("rollback ≥ 25× faster than pytest-postgresql",
          f"{pp / rollback:.0f}×", pp / rollback >= 25),
