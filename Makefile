@@ -81,7 +81,7 @@ test-embedded: $(STAMP)
 	cd backend && ../$(BIN)/pytest -n $(WORKERS) $(SHARD_ARGS) $(PYTEST_ARGS)
 
 test-docker: ## test in the compose stack: builds the runner image, runs the suite, removes the stack
-	$(COMPOSE) build tests
+	$(COMPOSE) build db tests
 	$(COMPOSE) run --rm $(DOCKER_WORKERS) tests $(SHARD_ARGS) $(PYTEST_ARGS); rc=$$?; \
 		$(COMPOSE) down -v --remove-orphans >/dev/null 2>&1; exit $$rc
 

@@ -9,6 +9,7 @@ the offline stand-ins of scripts/build-offline-images.sh), else the official ima
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -22,6 +23,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE_FILE = ROOT / "docker-compose.test.yml"
+COMPOSE = ["docker", "compose", "-f", str(COMPOSE_FILE)]
 TIMEOUT = 900
 
 
@@ -53,9 +55,9 @@ def runner_image() -> None:
             "like CI's run scripts/ci-docker-setup.sh.",
             pytrace=False,
         )
-    built = compose("pgstack-e2e-build", "build", "tests")
+    built = compose("pgstack-e2e-build", "build", "db", "tests")
     if built.returncode != 0:
-        pytest.fail(f"building the tests image failed:\n{_tail(built)}", pytrace=False)
+        pytest.fail(f"building the db and tests images failed:\n{_tail(built)}", pytrace=False)
 
 
 @pytest.fixture
@@ -76,17 +78,58 @@ def _leftovers(project: str) -> dict[str, list[str]]:
     return found
 
 
+# Both the offline stand-in's entrypoint and the official image's print it after initdb.
+FULL_INIT = "init process complete"
+
+
 def test_suite_passes_and_down_leaves_nothing(project):
-    result = compose(project, "run", "--rm", "tests", "-q")
+    result = compose(project, "run", "--rm", "tests")
     assert result.returncode == 0, _tail(result)
     summary = re.search(r"(\d+) passed", result.stdout)
     assert summary and int(summary.group(1)) >= 150, _tail(result)
     assert " failed" not in result.stdout and " skipped" not in result.stdout
-    assert "template pgstack_tpl_" in result.stdout  # pgstack prepare ran in the runner
+    # pgstack built the template in the runner (the header), on the fresh stack's db...
+    assert re.search(r"template pgstack_tpl_\w+ \(built\)", result.stdout), _tail(result)
+    # ...which started from the cluster made when its image was built (docker/db), not initdb.
+    logs = compose(project, "logs", "db")
+    assert logs.returncode == 0 and "ready to accept connections" in logs.stdout, _tail(logs)
+    assert FULL_INIT not in logs.stdout, _tail(logs)
 
     down = compose(project, "down", "-v", "--remove-orphans")
     assert down.returncode == 0, _tail(down)
     assert _leftovers(project) == {"ps": [], "network": [], "volume": []}
+
+
+@pytest.mark.parametrize(
+    "setting",
+    ["another password file", "another POSTGRES_DB"],
+)
+def test_db_applies_the_secret_at_start_and_initialises_other_settings(project, setting):
+    """The password is the secret's at start, not one baked into the image; a database name
+    other than the image's build falls back to the image's own first-start init."""
+    secret = Path(tempfile.mkdtemp(prefix="pgstack-e2e-")) / "postgres_password"
+    try:
+        secret.write_text('an\'other "pass" word %@/\n')
+        secret.parent.chmod(0o755)
+        secret.chmod(0o644)  # readable by the runner's non-root user
+        env = {"POSTGRES_PASSWORD_FILE": str(secret)}
+        if setting == "another POSTGRES_DB":
+            env["POSTGRES_DB"] = "app_other"
+        result = subprocess.run(
+            [*COMPOSE, "-p", project, "run", "--rm", "tests", "-q", "-n", "0", "-k", "health"],
+            cwd=ROOT,
+            env={**os.environ, **env},
+            capture_output=True,
+            text=True,
+            timeout=TIMEOUT,
+            check=False,
+        )
+        logs = compose(project, "logs", "db").stdout
+    finally:
+        shutil.rmtree(secret.parent, ignore_errors=True)
+    assert result.returncode == 0, _tail(result)
+    assert re.search(r"\d+ passed", result.stdout), _tail(result)
+    assert (FULL_INIT in logs) == (setting == "another POSTGRES_DB"), logs[-3000:]
 
 
 def test_a_failing_test_fails_the_run(project):

@@ -1,7 +1,7 @@
 #!/bin/sh
-# Test-runner entrypoint: credentials from Compose secrets, TCP phase with wait-for-it, then
-# pgstack's query-level readiness and template build, then pytest. pytest's exit code is the
-# container's exit code.
+# Test-runner entrypoint: credentials from Compose secrets, then pytest, whose pgstack plugin
+# waits for redis and db itself (real queries, up to ready_timeout) and builds the template. pytest's exit code is the container's exit code. One Python process:
+# a `pgstack prepare` or wait-for-it first would each add an interpreter start and imports.
 #   test-entrypoint.sh [pytest args]      the suite (docker compose run --rm tests)
 #   test-entrypoint.sh --stay-up          the devcontainer: no tests, keep running (below)
 set -eu
@@ -50,7 +50,8 @@ if [ "${1:-}" = "--stay-up" ]; then
     exec sleep infinity
 fi
 
-# WAIT_FOR: space-separated host:port pairs (set by docker-compose.test.yml).
+# WAIT_FOR (unset in docker-compose.test.yml): space-separated host:port pairs of other
+# services to wait for (TCP) before pytest starts.
 for target in ${WAIT_FOR:-}; do
     wait-for-it --service "$target" --timeout "${WAIT_TIMEOUT:-60}"
 done
@@ -70,5 +71,5 @@ cpu_limit() {  # whole CPUs of the quota, rounded up; nothing when unlimited
 }
 workers="${PYTEST_WORKERS:-$(cpu_limit)}"
 
-pgstack prepare
-exec pytest -n "${workers:-auto}" "$@"
+# pytest, minus the interpreter's teardown at the end (scripts/pytest-then-exit.py).
+exec python /app/scripts/pytest-then-exit.py -n "${workers:-auto}" "$@"

@@ -1,4 +1,4 @@
--- Runs in every new test template (and once when the compose db starts): keep it idempotent.
+-- Runs in every new test template (pgstack's init_dir; the compose db does not run it): keep it idempotent.
 -- `app` is the role the application connects as. It is not a superuser and has no
 -- BYPASSRLS, so Row Level Security applies to it as it does in production.
 DO $$
