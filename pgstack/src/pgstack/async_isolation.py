@@ -4,8 +4,10 @@ SQLAlchemy: an ``AsyncSession`` joined to an outer transaction in SAVEPOINT mode
 under test may ``await session.commit()``), rolled back after the test. psycopg:
 ``AsyncRollbackConnection`` refuses ``commit()``/``rollback()`` like ``db_connection``.
 asyncpg: ``AsyncpgRollback`` keeps one asyncpg transaction open for the connection's life,
-so a test's ``conn.transaction()`` blocks become SAVEPOINTs; between tests ``ROLLBACK;
-BEGIN`` travels as one message (one round trip, as for the sync connection).
+so a test's ``conn.transaction()`` blocks become SAVEPOINTs. Between tests both send
+``ROLLBACK; BEGIN`` as one message when a test ends and await its answer when the next one
+starts (``ready``), so the round trip overlaps pytest's own work, as the sync
+``RollbackConnection`` does.
 
 The async drivers are an optional extra (``pgstack[async]``): nothing here imports
 asyncpg or SQLAlchemy's asyncio layer until something asks for them.
@@ -13,8 +15,10 @@ asyncpg or SQLAlchemy's asyncio layer until something asks for them.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import importlib.util
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -35,6 +39,28 @@ if TYPE_CHECKING:  # optional extras: imported only by the functions that use th
 
 DRIVERS = ("asyncpg", "psycopg")
 ROLLBACK_BEGIN = "ROLLBACK; BEGIN"  # one message: this test's end, the next one's start
+
+
+class _Overlapped:
+    """A statement sent now whose answer is awaited later (``ready``), in the same loop."""
+
+    _pending: asyncio.Future[Any] | None = None
+
+    async def _send_soon(self, statement: Awaitable[Any]) -> None:
+        self._pending = asyncio.ensure_future(statement)
+        await asyncio.sleep(0)  # one step of the task: the message leaves now
+
+    async def ready(self) -> None:
+        """Await the answer to the last test's ``ROLLBACK; BEGIN`` (raises if it failed)."""
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            await pending
+
+    async def _settle(self) -> None:
+        """Before closing: the answer, if any, read and any error dropped (closing rolls
+        back anyway)."""
+        with contextlib.suppress(Exception):
+            await self.ready()
 
 
 class AsyncDriverMissing(ConfigError):
@@ -122,7 +148,7 @@ async def rollback_async_session(
                 await outer.rollback()
 
 
-class AsyncRollbackConnection(psycopg.AsyncConnection):
+class AsyncRollbackConnection(_Overlapped, psycopg.AsyncConnection):
     """``db_connection`` for async tests: one transaction per test, rolled back after it
     with ``ROLLBACK; BEGIN`` in one round trip; ``commit()``/``rollback()`` raise.
     ``async with conn.transaction():`` inside a test is a SAVEPOINT."""
@@ -140,7 +166,11 @@ class AsyncRollbackConnection(psycopg.AsyncConnection):
         if self.info.transaction_status == psycopg.pq.TransactionStatus.IDLE:
             await self.execute("BEGIN")  # ended by the test itself (reported by check_ended)
         else:
-            await self.execute(ROLLBACK_BEGIN)
+            await self._send_soon(self.execute(ROLLBACK_BEGIN))
+
+    async def close(self) -> None:
+        await self._settle()
+        await super().close()
 
     def check_ended(self) -> None:
         """Fail loudly when the test ended the transaction with SQL: its rows may stay."""
@@ -154,7 +184,7 @@ class AsyncRollbackConnection(psycopg.AsyncConnection):
         raise rollback_refused("async_db_connection", "async with conn.transaction()")
 
 
-class AsyncpgRollback:
+class AsyncpgRollback(_Overlapped):
     """An asyncpg connection inside a transaction that each test's end rolls back.
 
     The transaction is asyncpg's own (``conn.transaction().start()``), so asyncpg knows
@@ -187,11 +217,12 @@ class AsyncpgRollback:
         if not self.conn.is_in_transaction():
             await self.conn.execute("BEGIN")  # ended by the test itself (check_ended)
         else:
-            await self.conn.execute(ROLLBACK_BEGIN)
+            await self._send_soon(self.conn.execute(ROLLBACK_BEGIN))
 
     def check_ended(self) -> None:
         if not self.conn.is_in_transaction():
             raise TestEndedTransaction.on("asyncpg_connection", "async with conn.transaction()")
 
     async def close(self) -> None:
+        await self._settle()
         await self.conn.close()

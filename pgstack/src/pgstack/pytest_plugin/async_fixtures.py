@@ -266,6 +266,27 @@ async def async_db_session(
         yield session
 
 
+async def _next_test(
+    kind: str,
+    conn: async_isolation.AsyncRollbackConnection | async_isolation.AsyncpgRollback,
+    usable: bool,
+    keep: bool,
+    resources: LoopResources,
+) -> None:
+    """After a test: report a transaction the test ended itself; roll back for the next
+    test when its loop runs it, else close (closing rolls back)."""
+    if not usable:
+        await resources.release(kind, keep=False)
+        return
+    try:
+        conn.check_ended()
+    finally:
+        if keep:
+            await conn.next_test()
+        else:
+            await resources.release(kind, keep=False)
+
+
 @_async_fixture
 async def async_db_connection(
     request: pytest.FixtureRequest, pgstack_worker: Worker, _pgstack_async: LoopResources
@@ -286,16 +307,9 @@ async def async_db_connection(
         return not (conn.closed or conn.broken)
 
     conn = await _pgstack_async.get("psycopg", request.node, open_, close, usable)
+    await conn.ready()
     yield conn
-    keep = _keep(request.node)
-    if not usable(conn):
-        await _pgstack_async.release("psycopg", keep=False)
-        return
-    try:
-        conn.check_ended()
-    finally:
-        await conn.next_test()
-        await _pgstack_async.release("psycopg", keep=keep)
+    await _next_test("psycopg", conn, usable(conn), _keep(request.node), _pgstack_async)
 
 
 @_async_fixture
@@ -319,16 +333,9 @@ async def asyncpg_connection(
         return not held.closed
 
     held = await _pgstack_async.get("asyncpg", request.node, open_, close, usable)
+    await held.ready()
     yield held.conn
-    keep = _keep(request.node)
-    if not usable(held):
-        await _pgstack_async.release("asyncpg", keep=False)
-        return
-    try:
-        held.check_ended()
-    finally:
-        await held.next_test()
-        await _pgstack_async.release("asyncpg", keep=keep)
+    await _next_test("asyncpg", held, usable(held), _keep(request.node), _pgstack_async)
 
 
 @_async_fixture
