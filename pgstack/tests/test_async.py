@@ -5,7 +5,10 @@ every worker's database left with no connection of the run's own."""
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
+from psycopg import sql
 
 ASYNC_TESTS = """
 import pytest
@@ -243,3 +246,52 @@ def test_fresh_database_async_engine_needs_the_async_fixture(project):
     result = project.run("-p", "no:anyio", *STRICT, "-o", "asyncio_mode=strict")
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["*needs the async_fresh_database fixture*"])
+
+
+ROLE_TESTS = """
+import pytest
+from pgstack.async_isolation import make_async_engine
+from sqlalchemy import text
+
+pytestmark = pytest.mark.asyncio
+WHO = "SELECT current_user, session_user"
+
+
+async def test_session(async_db_session):
+    assert (await async_db_session.execute(text(WHO))).one() == ("{role}", "postgres")
+
+
+async def test_psycopg(async_db_connection):
+    cur = await async_db_connection.execute(WHO)
+    assert await cur.fetchone() == ("{role}", "postgres")
+
+
+async def test_asyncpg(asyncpg_connection):
+    assert tuple(await asyncpg_connection.fetchrow(WHO)) == ("{role}", "postgres")
+
+
+async def test_fresh(async_fresh_database):
+    async with async_fresh_database.async_engine().connect() as conn:
+        assert (await conn.execute(text(WHO))).one() == ("{role}", "postgres")
+
+
+@pytest.mark.parametrize("driver", ["asyncpg", "psycopg"])
+async def test_either_driver(database_url, driver):
+    engine = make_async_engine(database_url, app_role="{role}", driver=driver)
+    async with engine.connect() as conn:
+        assert (await conn.execute(text(WHO))).one() == ("{role}", "postgres")
+        assert conn.dialect.driver == driver
+    await engine.dispose()
+"""
+
+
+def test_async_fixtures_connect_as_the_app_role(project, admin):
+    role = f"app_{uuid.uuid4().hex[:8]}"
+    admin.execute(sql.SQL("CREATE ROLE {} NOSUPERUSER NOBYPASSRLS").format(sql.Identifier(role)))
+    try:
+        project.write_test("test_roles", ROLE_TESTS.replace("{role}", role))
+        env = {"PGSTACK_APP_ROLE": role}
+        result = project.run("-p", "no:anyio", *STRICT, "-o", "asyncio_mode=strict", env=env)
+        result.assert_outcomes(passed=6)
+    finally:
+        admin.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
