@@ -416,9 +416,7 @@ def write_report(sections: dict[str, dict[str, Figure]], gap: dict, info: dict) 
         "| target | measured | met |",
         "|---|---|---|",
     ]
-    rows = targets(iso, sections["start"], sections["scaling"]) + async_targets(
-        sections["async"]
-    )
+    rows = targets(iso, sections["start"], sections["scaling"]) + async_targets(sections["async"])
     for name, value, met in rows:
         lines.append(f"| {name} | {value} | {'yes' if met else '**no**'} |")
     lines += [

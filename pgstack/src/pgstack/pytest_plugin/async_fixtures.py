@@ -20,7 +20,7 @@ import asyncio
 import types
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import pytest
 
@@ -65,7 +65,7 @@ def _copy(func: Any, *, asyncio_loop_scope: str | None) -> Any:
     return copy
 
 
-def _fail(message: str) -> None:
+def _fail(message: str) -> NoReturn:
     pytest.fail(message, pytrace=False)
 
 
@@ -90,7 +90,6 @@ def _runner(request: pytest.FixtureRequest) -> str:
         "pytest-asyncio runs (@pytest.mark.asyncio, or asyncio_mode = auto) or anyio runs "
         "(@pytest.mark.anyio)."
     )
-    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def _asyncio_loop_scope(item: pytest.Item) -> str:
