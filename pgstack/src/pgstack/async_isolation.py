@@ -23,6 +23,7 @@ from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
 import psycopg
+from psycopg import generators
 
 from pgstack import urls
 from pgstack.errors import ConfigError
@@ -148,10 +149,14 @@ async def rollback_async_session(
                 await outer.rollback()
 
 
-class AsyncRollbackConnection(_Overlapped, psycopg.AsyncConnection):
-    """``db_connection`` for async tests: one transaction per test, rolled back after it
-    with ``ROLLBACK; BEGIN`` in one round trip; ``commit()``/``rollback()`` raise.
-    ``async with conn.transaction():`` inside a test is a SAVEPOINT."""
+class AsyncRollbackConnection(psycopg.AsyncConnection):
+    """``db_connection`` for async tests: one transaction per test, rolled back after it;
+    ``commit()``/``rollback()`` raise. ``async with conn.transaction():`` inside a test is
+    a SAVEPOINT. As on the sync ``RollbackConnection``, ``ROLLBACK; BEGIN`` goes out as
+    one message when a test ends (libpq's send, no task, no wait) and its answer is read
+    when the next test starts (``ready``): usually already there, so nothing waits."""
+
+    _pending = False  # "ROLLBACK; BEGIN" sent, answer not read yet
 
     @classmethod
     async def open(cls, url: str, *, app_role: str | None = None) -> AsyncRollbackConnection:
@@ -165,12 +170,22 @@ class AsyncRollbackConnection(_Overlapped, psycopg.AsyncConnection):
         """Undo this test's writes and open the next test's transaction."""
         if self.info.transaction_status == psycopg.pq.TransactionStatus.IDLE:
             await self.execute("BEGIN")  # ended by the test itself (reported by check_ended)
-        else:
-            await self._send_soon(self.execute(ROLLBACK_BEGIN))
+            return
+        self.pgconn.send_query(ROLLBACK_BEGIN.encode())
+        await self.wait(generators.send(self.pgconn))  # flushed: the message is out
+        self._pending = True
 
-    async def close(self) -> None:
-        await self._settle()
-        await super().close()
+    async def ready(self) -> None:
+        """Read the answer to ``next_test``'s message before the test uses the connection."""
+        if not self._pending:
+            return
+        self._pending = False
+        for result in await self.wait(generators.fetch_many(self.pgconn)):
+            if result.status == psycopg.pq.ExecStatus.FATAL_ERROR:
+                message = (result.error_message or b"").decode(errors="replace").strip()
+                raise psycopg.OperationalError(
+                    f"Rolling back the previous test on async_db_connection failed: {message}"
+                )
 
     def check_ended(self) -> None:
         """Fail loudly when the test ended the transaction with SQL: its rows may stay."""
@@ -182,6 +197,11 @@ class AsyncRollbackConnection(_Overlapped, psycopg.AsyncConnection):
 
     async def rollback(self) -> None:
         raise rollback_refused("async_db_connection", "async with conn.transaction()")
+
+    async def close(self) -> None:
+        with contextlib.suppress(psycopg.Error):
+            await self.ready()  # closing rolls back anyway
+        await super().close()
 
 
 class AsyncpgRollback(_Overlapped):
