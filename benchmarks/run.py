@@ -3,7 +3,9 @@
 No test asserts a timing; this script measures and reports, targets included. Sections:
 
 1. per-test isolation: 200 small tests (insert + query) under each isolation variant,
-   all on one PostgreSQL server with the same settings (benchmarks/suite);
+   all on one PostgreSQL server with the same settings (benchmarks/suite); the same
+   tests as async tests (pytest-asyncio, one session loop) for psycopg async and asyncpg,
+   pgstack's rollback fixtures against an async no-isolation floor;
 2. cold start: `make test` (the backend suite, embedded servers) to first test, beside the
    floors (pytest + xdist alone; initdb + start of a cluster on tmpfs) and the compose
    stack when Docker is usable;
@@ -124,17 +126,30 @@ VARIANTS = [
 ]
 
 
-def isolation(server: str) -> dict[str, Figure]:
+ASYNC_VARIANTS = [
+    ("async-floor-psycopg", "psycopg async: no isolation (floor)"),
+    ("async-rollback-psycopg", "psycopg async: pgstack rollback (async_db_connection)"),
+    ("async-floor-asyncpg", "asyncpg: no isolation (floor)"),
+    ("async-rollback-asyncpg", "asyncpg: pgstack rollback (asyncpg_connection)"),
+]
+ASYNC_DRIVERS = ("psycopg", "asyncpg")
+
+
+def isolation(server: str, variants: list = VARIANTS, tests: str = "test_small.py") -> dict:
     """ms per test, from the first test's setup to the last test's teardown."""
-    figures = {key: Figure(label, "ms") for key, label in VARIANTS}
+    figures = {key: Figure(label, "ms") for key, label in variants}
     for _ in range(REPEAT):  # rounds interleave the variants: drift hits them alike
-        for key, _label in VARIANTS:
+        for key, _label in variants:
             _, events = _timed_run(
-                _suite("-n", "0", "test_small.py"), SUITE, BENCH_VARIANT=key, DATABASE_URL=server
+                _suite("-n", "0", tests), SUITE, BENCH_VARIANT=key, DATABASE_URL=server
             )
             span = events["last"][0] - events["first"][0]
             figures[key].samples.append(span / N_TESTS * 1000)
     return figures
+
+
+def async_isolation(server: str) -> dict[str, Figure]:
+    return isolation(server, ASYNC_VARIANTS, "test_small_async.py")
 
 
 # 2./3. start -----------------------------------------------------------------------------
@@ -415,6 +430,15 @@ def machine() -> dict[str, str]:
     }
 
 
+def async_targets(aio: dict[str, Figure]) -> list:
+    rows = []
+    for driver in ASYNC_DRIVERS:
+        ratio = aio[f"async-rollback-{driver}"].median / aio[f"async-floor-{driver}"].median
+        rows.append((f"{driver} async rollback within 1.3× of its async floor",
+                     f"{ratio:.2f}×", ratio <= 1.3))  # fmt: skip
+    return rows
+
+
 def targets(iso: dict[str, Figure], start: dict[str, Figure], scale: dict[str, Figure]) -> list:
     floor, rollback = iso["floor"].median, iso["rollback"].median
     pp, fresh = iso["pytest-postgresql"].median, iso["fresh"].median
@@ -480,7 +504,8 @@ def write_report(sections: dict[str, dict[str, Figure]], gap: dict, info: dict) 
         "| target | measured | met |",
         "|---|---|---|",
     ]
-    for name, value, met in targets(iso, sections["start"], sections["scaling"]):
+    rows = targets(iso, sections["start"], sections["scaling"]) + async_targets(sections["async"])
+    for name, value, met in rows:
         lines.append(f"| {name} | {value} | {'yes' if met else '**no**'} |")
     lines += [
         "",
@@ -496,6 +521,24 @@ def write_report(sections: dict[str, dict[str, Figure]], gap: dict, info: dict) 
         lines.append(
             f"| {figure.label} | {figure.median:.2f} | {figure.spread()} | "
             f"{figure.median / floor:.1f} |"
+        )
+    lines += [
+        "",
+        f"## Per-test isolation, async ({N_TESTS} tests, the same, as async tests; one process)",
+        "",
+        "pytest-asyncio, one session-scoped event loop; each floor is one connection for the "
+        "run with nothing undone. The rollback fixtures end each test with `ROLLBACK; BEGIN` "
+        "in one round trip.",
+        "",
+        "| variant | ms per test | range | × its floor |",
+        "|---|---|---|---|",
+    ]
+    aio = sections["async"]
+    for key, figure in aio.items():
+        floor_of = aio["async-floor-" + key.rsplit("-", 1)[1]].median
+        lines.append(
+            f"| {figure.label} | {figure.median:.2f} | {figure.spread()} | "
+            f"{figure.median / floor_of:.2f} |"
         )
     lines += ["", "## Start", "", "| what | median (s) | range |", "|---|---|---|"]
     for figure in sections["start"].values():
@@ -578,6 +621,8 @@ def main() -> int:
     try:
         print("bench: per-test isolation…", flush=True)
         iso = isolation(server)
+        print("bench: per-test isolation, async…", flush=True)
+        aio = async_isolation(server)
         print("bench: parallel scaling…", flush=True)
         scale = scaling(server)
     finally:
@@ -587,7 +632,7 @@ def main() -> int:
     print("bench: start times…", flush=True)
     start = starts()
     gap = sqlite_gap()
-    sections = {"isolation": iso, "start": start, "scaling": scale}
+    sections = {"isolation": iso, "async": aio, "start": start, "scaling": scale}
     report = write_report(sections, gap, info)
     chart = write_chart(sections)
     print(report.read_text())

@@ -7,6 +7,13 @@ fresh              pgstack's fresh_database: a clone of the template per test
 pytest-postgresql  its `postgresql` fixture (a database per test from its template) on the
                    same server, through `postgresql_noproc`
 sqlite             sqlite3 in memory, schema created per test
+
+Async variants (test_small_async.py, `adb`; one session-scoped event loop, as a fast async
+suite runs):
+async-floor-psycopg      no isolation: one psycopg AsyncConnection (autocommit) for the run
+async-rollback-psycopg   pgstack's async_db_connection
+async-floor-asyncpg      no isolation: one asyncpg connection for the run
+async-rollback-asyncpg   pgstack's asyncpg_connection
 """
 
 from __future__ import annotations
@@ -88,8 +95,49 @@ elif VARIANT == "sqlite":
         yield conn
         conn.close()
 
+elif VARIANT == "async-floor-psycopg":
+    import pytest_asyncio
+
+    @pytest_asyncio.fixture(scope="session", loop_scope="session")
+    async def adb(database_url):
+        conn = await psycopg.AsyncConnection.connect(database_url, autocommit=True)
+        yield conn
+        await conn.close()
+
+elif VARIANT == "async-rollback-psycopg":
+
+    @pytest.fixture
+    def adb(async_db_connection):
+        return async_db_connection
+
+elif VARIANT == "async-floor-asyncpg":
+    import asyncpg
+    import pytest_asyncio
+
+    @pytest_asyncio.fixture(scope="session", loop_scope="session")
+    async def adb(database_url):
+        conn = await asyncpg.connect(database_url)
+        yield conn
+        await conn.close()
+
+elif VARIANT == "async-rollback-asyncpg":
+
+    @pytest.fixture
+    def adb(asyncpg_connection):
+        return asyncpg_connection
+
 else:
     raise pytest.UsageError(f"unknown BENCH_VARIANT {VARIANT!r}")
+
+
+async def insert_and_query(conn, name: str, qty: int) -> int:
+    """The same two statements on either async driver (they differ in placeholders)."""
+    if VARIANT.endswith("asyncpg"):
+        await conn.execute("INSERT INTO items (name, qty) VALUES ($1, $2)", name, qty)
+        return await conn.fetchval("SELECT qty FROM items WHERE name = $1", name)
+    await conn.execute("INSERT INTO items (name, qty) VALUES (%s, %s)", (name, qty))
+    cur = await conn.execute("SELECT qty FROM items WHERE name = %s", (name,))
+    return (await cur.fetchone())[0]
 
 
 def sql(text: str) -> str:

@@ -88,7 +88,8 @@ def write_project(root: Path, name: str, extra: dict[str, str] | None = None) ->
 def count_tests(root: Path) -> int:
     """How many tests the project's files define: the run must pass them all."""
     return sum(
-        len(re.findall(r"^def test_", path.read_text(), re.M)) for path in root.rglob("test_*.py")
+        len(re.findall(r"^(?:async )?def test_", path.read_text(), re.M))
+        for path in root.rglob("test_*.py")
     )
 
 

@@ -79,6 +79,31 @@ def make_engine(url: str, *, app_role: str | None = None, **kwargs: Any) -> Engi
 class TestEndedTransaction(psycopg.ProgrammingError):
     """A test ended db_connection's transaction itself (COMMIT or ROLLBACK as SQL)."""
 
+    @classmethod
+    def on(cls, fixture: str, savepoint: str) -> TestEndedTransaction:
+        """The error for ``fixture``, whose savepoint block inside a test is ``savepoint``."""
+        return cls(
+            f"The test ended {fixture}'s transaction itself (COMMIT or ROLLBACK as "
+            "SQL), so its writes may have been committed and can leak into later tests. "
+            f"Use `{savepoint}:` (a savepoint) inside tests, or "
+            "fresh_database for tests that must commit."
+        )
+
+
+def commit_refused(fixture: str, savepoint: str) -> psycopg.ProgrammingError:
+    return psycopg.ProgrammingError(
+        f"commit() on {fixture} would end the transaction that undoes this test's "
+        f"writes. Use `{savepoint}:` blocks (savepoints), or fresh_database "
+        "for a test that must really commit."
+    )
+
+
+def rollback_refused(fixture: str, savepoint: str) -> psycopg.ProgrammingError:
+    return psycopg.ProgrammingError(
+        f"rollback() on {fixture} would end the transaction that undoes this test's "
+        f"writes. Roll back part of a test with a `{savepoint}:` block."
+    )
+
 
 class RollbackConnection(psycopg.Connection):
     """A connection whose every test runs in one transaction, rolled back after it.
@@ -125,25 +150,13 @@ class RollbackConnection(psycopg.Connection):
     def check_ended(self) -> None:
         """Fail loudly when the test ended the transaction with SQL: its rows may stay."""
         if self.info.transaction_status == psycopg.pq.TransactionStatus.IDLE:
-            raise TestEndedTransaction(
-                "The test ended db_connection's transaction itself (COMMIT or ROLLBACK as "
-                "SQL), so its writes may have been committed and can leak into later tests. "
-                "Use `with conn.transaction():` (a savepoint) inside tests, or "
-                "fresh_database for tests that must commit."
-            )
+            raise TestEndedTransaction.on("db_connection", "with conn.transaction()")
 
     def commit(self) -> None:
-        raise psycopg.ProgrammingError(
-            "commit() on db_connection would end the transaction that undoes this test's "
-            "writes. Use `with conn.transaction():` blocks (savepoints), or fresh_database "
-            "for a test that must really commit."
-        )
+        raise commit_refused("db_connection", "with conn.transaction()")
 
     def rollback(self) -> None:
-        raise psycopg.ProgrammingError(
-            "rollback() on db_connection would end the transaction that undoes this test's "
-            "writes. Roll back part of a test with a `with conn.transaction():` block."
-        )
+        raise rollback_refused("db_connection", "with conn.transaction()")
 
 
 @contextmanager

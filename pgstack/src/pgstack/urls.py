@@ -202,7 +202,12 @@ def libpq_url(url: str) -> str:
 
 def sqlalchemy_url(url: str) -> str:
     """``postgresql+psycopg://`` form, so SQLAlchemy uses psycopg 3."""
-    return replace(parse(url), scheme="postgresql+psycopg").render()
+    return with_driver(url, "psycopg")
+
+
+def with_driver(url: str, driver: str) -> str:
+    """``postgresql+DRIVER://`` form, for SQLAlchemy (e.g. ``asyncpg``, ``psycopg``)."""
+    return replace(parse(url), scheme=f"postgresql+{driver}").render()
 
 
 def database_of(url: str) -> str:

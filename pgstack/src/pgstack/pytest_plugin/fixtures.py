@@ -4,6 +4,7 @@ pgstack_worker → database_url → db_engine → db_session (+ db_session_optio
                               → db_connection
               → fresh_database
               → redis_url → redis_client
+The async fixtures (async_db_engine, async_db_session, ...) are in async_fixtures.py.
 """
 
 from __future__ import annotations
@@ -15,12 +16,13 @@ from typing import TYPE_CHECKING, Any
 import psycopg
 import pytest
 
-from pgstack import isolation, urls
+from pgstack import async_isolation, isolation, urls
 from pgstack.pytest_plugin.state import FRESH_KEY, STATE_KEY
 from pgstack.worker import Worker
 
 if TYPE_CHECKING:  # SQLAlchemy is an optional extra: only the fixtures that use it import it
     from sqlalchemy import Engine
+    from sqlalchemy.ext.asyncio import AsyncEngine
     from sqlalchemy.orm import Session
 
 
@@ -132,6 +134,7 @@ class FreshDatabase:
     url: str = field(repr=False)  # may carry a password: never in a repr
     _worker: Worker = field(repr=False)
     _engines: list[Engine] = field(default_factory=list, repr=False)
+    _async_engines: list[AsyncEngine] | None = field(default=None, repr=False)
     kept: bool = False
 
     @property
@@ -144,6 +147,32 @@ class FreshDatabase:
         engine = isolation.make_engine(self.url, app_role=self._worker.plan.app_role, **kwargs)
         self._engines.append(engine)
         return engine
+
+    def allow_async(self) -> None:
+        """Called by async_fresh_database, which disposes async engines in the test's loop."""
+        if self._async_engines is None:
+            self._async_engines = []
+
+    def async_engine(self, **kwargs: Any) -> AsyncEngine:
+        """An AsyncEngine on this database (app role applied; asyncpg when installed);
+        disposed after the test by ``async_fresh_database``."""
+        if self._async_engines is None:
+            raise async_isolation.AsyncEngineNeedsLoop.for_fresh_database()
+        try:
+            engine = async_isolation.make_async_engine(
+                self.url, app_role=self._worker.plan.app_role, **kwargs
+            )
+        except (isolation.SqlalchemyMissing, async_isolation.AsyncDriverMissing) as exc:
+            message = str(exc)
+        else:
+            self._async_engines.append(engine)
+            return engine
+        pytest.fail(message, pytrace=False)
+
+    async def dispose_async_engines(self) -> None:
+        for engine in self._async_engines or ():
+            await engine.dispose()
+        self._async_engines = []
 
     def keep(self) -> str | None:
         if not self._worker.plan.keep_failed or self.kept:
