@@ -19,6 +19,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 import psycopg
 import pytest
@@ -260,6 +261,7 @@ class Project:
     pytester: pytest.Pytester
     path: Path
     server_url: str | None
+    run_timeout: ClassVar[float] = 120  # seconds an inner run may take
 
     def write_migration(self, revision: str, down: str | None, sql: str, comment: str = "") -> Path:
         path = self.path / "migrations" / "versions" / f"{revision}.py"
@@ -278,7 +280,7 @@ class Project:
             for key, value in (env or {}).items():
                 mp.setenv(key, value)
             return self.pytester.runpytest_subprocess(
-                "-p", "no:randomly", "-p", "no:cacheprovider", *args, timeout=120
+                "-p", "no:randomly", "-p", "no:cacheprovider", *args, timeout=self.run_timeout
             )
         finally:
             mp.undo()

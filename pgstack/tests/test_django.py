@@ -14,12 +14,13 @@ import subprocess
 import sys
 import textwrap
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar
 
 import psycopg
 import pytest
-from conftest import output
+from conftest import Project, output
 from pgstack.errors import ConfigError
 from pgstack.migrators import migrator_for
 from pgstack.migrators.django import DjangoMigrator
@@ -127,11 +128,11 @@ def write(root: Path, path: str, text: str) -> None:
 
 
 @dataclass
-class DjangoProject:
-    pytester: pytest.Pytester
-    path: Path
-    server_url: str
-    apps: list[str]
+class DjangoProject(Project):
+    """A Django project; ``run`` is conftest.Project's (Django's migrate makes runs slower)."""
+
+    apps: list[str] = field(default_factory=list)
+    run_timeout: ClassVar[float] = 180
     aliases: str = ""
     routers: tuple[str, ...] = ()
 
@@ -147,18 +148,6 @@ class DjangoProject:
     def write_settings(self) -> None:
         settings = SETTINGS.format(apps=self.apps, aliases=self.aliases, routers=list(self.routers))
         write(self.path, "settings.py", settings)
-
-    def run(self, *args: str, env: dict[str, str] | None = None) -> pytest.RunResult:
-        mp = pytest.MonkeyPatch()
-        try:
-            mp.setenv("DATABASE_URL", self.server_url)
-            for key, value in (env or {}).items():
-                mp.setenv(key, value)
-            return self.pytester.runpytest_subprocess(
-                "-p", "no:randomly", "-p", "no:cacheprovider", *args, timeout=180
-            )
-        finally:
-            mp.undo()
 
 
 @pytest.fixture

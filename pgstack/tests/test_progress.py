@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 import uuid
 
-import pytest
 from conftest import Project, cli
 from test_migrators import output, pyproject, write
 
@@ -18,11 +17,6 @@ for step in range(1, 6):
     print(f"Applying step_{step}... OK", flush=True)
     time.sleep(0.8)
 """
-
-
-@pytest.fixture
-def bare(pytester: pytest.Pytester, pg_server) -> Project:
-    return Project(pytester, pytester.path, pg_server.url)
 
 
 def slow_project(project: Project) -> None:

@@ -102,13 +102,14 @@ def start_postgres(
     try:
         if run_as is not None:
             os.chown(data_dir, run_as.uid, run_as.gid)
+        conf_text = _read_settings(conf_file) if conf_file is not None else None
         pristine = initdb.pristine_cluster(bin_dir, run_as, base)
         cache_key = None
         if template is not None:
-            cache_key = migrated_clusters.cache_key(pristine, template, _conf_text(conf_file))
+            cache_key = migrated_clusters.cache_key(pristine, template, conf_text or "")
         from_cache = _copy_cluster(base, pristine, cache_key, pgdata, run_as)
-        if conf_file is not None:
-            _append_settings(pgdata, conf_file)
+        if conf_file is not None and conf_text is not None:
+            _append_settings(pgdata, conf_file, conf_text)
     except BaseException:
         shutil.rmtree(data_dir, ignore_errors=True)
         raise
@@ -168,15 +169,6 @@ def _copy_cluster(
     return False
 
 
-def _conf_text(conf_file: Path | None) -> str:
-    if conf_file is None:
-        return ""
-    try:
-        return conf_file.read_text(encoding="utf-8")
-    except OSError:
-        return ""  # _append_settings says what is wrong with it
-
-
 def _socket_url(data_dir: Path, port: int) -> str:
     """The cluster's Unix socket (in its private folder), where we log in before TCP can."""
     return f"postgresql://{SUPERUSER}@/postgres?host={quote(str(data_dir))}&port={port}"
@@ -209,16 +201,21 @@ def _set_password(url: str, password: str) -> None:
         )
 
 
-def _append_settings(pgdata: Path, conf_file: Path) -> None:
-    """Copy the shared test settings into the cluster's config (a copy: the unprivileged
-    account may not be able to read the project folder)."""
+def _read_settings(conf_file: Path) -> str:
+    """The shared test settings, read once: they go into the cluster's config and into the
+    migrated-cluster key."""
     try:
-        text = conf_file.read_text(encoding="utf-8")
+        return conf_file.read_text(encoding="utf-8")
     except OSError as exc:
         raise ServerStartFailed(
             f"Cannot read the PostgreSQL test settings file {conf_file}: {exc}. "
             "Fix [tool.pgstack] postgres_conf (or PGSTACK_POSTGRES_CONF)."
         ) from exc
+
+
+def _append_settings(pgdata: Path, conf_file: Path, text: str) -> None:
+    """Copy the shared test settings into the cluster's config (a copy: the unprivileged
+    account may not be able to read the project folder)."""
     with open(pgdata / "postgresql.conf", "a", encoding="utf-8") as conf:
         conf.write(f"\n# --- appended by pgstack from {conf_file} ---\n{text}\n")
 
