@@ -97,42 +97,148 @@ def _build_template(settings: Settings, url: str) -> str:
 
 
 @main.command()
-@click.option("--check", is_flag=True, help="Compare with the committed table; write nothing.")
-@click.option("--force", is_flag=True, help="Replace an existing [tool.pgstack] table.")
-def init(check: bool, force: bool) -> None:
+@click.option("--check", is_flag=True, help="Compare with what init would write; write nothing.")
+@click.option("--force", is_flag=True, help="Replace what differs (after showing the diff).")
+@click.option(
+    "--compose",
+    is_flag=True,
+    help="Write the Docker Compose test stack (docker-compose.test.yml, Dockerfile.test, ...) "
+    "into the current folder, from pgstack's template.",
+)
+@click.option(
+    "--template",
+    "template_src",
+    default=None,
+    help="With --compose: the template to render, a folder or git URL (default: the one in "
+    "pgstack). From git, `copier update` can later pull new versions.",
+)
+@click.option("--vcs-ref", default=None, help="With --template from git: the tag or commit.")
+@click.option(
+    "--data",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="With --compose: an answer to the template's questions (repeatable), e.g. "
+    "--data postgres_version=15.",
+)
+def init(
+    check: bool,
+    force: bool,
+    compose: bool,
+    template_src: str | None,
+    vcs_ref: str | None,
+    data: tuple[str, ...],
+) -> None:
     """Inspect the project and write its [tool.pgstack] table into pyproject.toml.
 
     Prints what it found and why. Never replaces an existing table without --force;
-    --check exits 1 when the committed table differs from what init finds."""
+    --check exits 1 when the committed table differs from what init finds. With --compose,
+    the same for the compose test stack's files: new files are written, a file that differs
+    is shown as a diff and replaced only with --force."""
+    project: Path | None = click.get_current_context().find_root().params["project"]
+    folder = project.resolve() if project is not None else nearest_pyproject_folder(Path.cwd())
+    try:
+        if compose:
+            _init_compose(folder, check, force, template_src, vcs_ref, data)
+        else:
+            _init_table(folder, check, force)
+    except PgstackError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def _init_table(folder: Path, check: bool, force: bool) -> None:
     import tomlkit
 
     from pgstack.project_scan import scan
     from pgstack.pyproject_table import differences, write_table
 
-    project: Path | None = click.get_current_context().find_root().params["project"]
-    folder = project.resolve() if project is not None else nearest_pyproject_folder(Path.cwd())
     pyproject = folder / "pyproject.toml"
-    try:
-        proposal = scan(folder)
-        click.echo(f"pgstack init: {folder}")
-        width = max(len(finding.topic) for finding in proposal.findings)
-        for finding in proposal.findings:
-            click.echo(f"  {finding.topic:<{width}}  {finding.text}")
-        if check:
-            found = differences(read_pyproject_table(pyproject), proposal.table)
-            if found:
-                click.echo(f"pgstack init --check: {pyproject} differs from what init finds:")
-                for line in found:
-                    click.echo(f"  {line}")
-                click.echo("Fix: edit the table, or `pgstack init --force` to replace it.")
-                sys.exit(1)
-            click.echo(f"pgstack init --check: [tool.pgstack] in {pyproject} matches.")
-            return
-        click.echo(tomlkit.dumps({"tool": {"pgstack": proposal.table}}).rstrip())
-        done = write_table(pyproject, proposal.table, force=force)
-    except PgstackError as exc:
-        raise click.ClickException(str(exc)) from exc
+    proposal = scan(folder)
+    click.echo(f"pgstack init: {folder}")
+    _findings(proposal.findings)
+    if check:
+        found = differences(read_pyproject_table(pyproject), proposal.table)
+        if found:
+            click.echo(f"pgstack init --check: {pyproject} differs from what init finds:")
+            for line in found:
+                click.echo(f"  {line}")
+            click.echo("Fix: edit the table, or `pgstack init --force` to replace it.")
+            sys.exit(1)
+        click.echo(f"pgstack init --check: [tool.pgstack] in {pyproject} matches.")
+        return
+    click.echo(tomlkit.dumps({"tool": {"pgstack": proposal.table}}).rstrip())
+    done = write_table(pyproject, proposal.table, force=force)
     click.echo(f"pgstack init: {done} [tool.pgstack] in {pyproject}.")
+
+
+def _findings(findings: list[Any]) -> None:
+    width = max(len(finding.topic) for finding in findings)
+    for finding in findings:
+        click.echo(f"  {finding.topic:<{width}}  {finding.text}")
+
+
+def _init_compose(
+    folder: Path,
+    check: bool,
+    force: bool,
+    template_src: str | None,
+    vcs_ref: str | None,
+    data: tuple[str, ...],
+) -> None:
+    from pgstack import compose_answers, compose_files
+
+    given: dict[str, str] = {}
+    for item in data:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise compose_answers.ComposeInitError(
+                f"--data {item!r}: write it as KEY=VALUE, e.g. --data postgres_version=15."
+            )
+        given[key] = value
+    dest = Path.cwd().resolve()
+    answers = compose_answers.detect(folder, dest, given)
+    template = template_src or str(compose_files.builtin_template())
+    click.echo(f"pgstack init --compose: the test stack of {folder}, into {dest}")
+    _findings(answers.findings)
+    with compose_files.scratch_folder() as scratch:
+        rendered = Path(scratch)
+        compose_files.render(template, answers.values, rendered, vcs_ref)
+        plan = compose_files.plan(rendered, dest)
+        for name, diff in plan.diffs.items():
+            click.echo(f"\n{name} differs from the template's:\n{diff.rstrip()}")
+        for name in plan.created:
+            click.echo(f"  {'missing' if check else 'create'}   {name}")
+        for name in plan.changed:
+            click.echo(f"  {'differs' if check or not force else 'replace'}   {name}")
+        if check:
+            if plan.created or plan.changed:
+                click.echo(
+                    "pgstack init --compose --check: the test stack's files differ from what "
+                    "the template renders (above). Fix: `pgstack init --compose` writes the "
+                    "missing ones; review each diff, then edit the file or the answers, or "
+                    "use --force to take the template's."
+                )
+                sys.exit(1)
+            click.echo(f"pgstack init --compose --check: {len(plan.unchanged)} files match.")
+            return
+        if plan.changed and not force:
+            raise compose_answers.ComposeInitError(
+                f"{len(plan.changed)} file(s) of yours differ from the template's (diffs "
+                "above); nothing was written. Keep yours and change the answers "
+                f"(--data, {compose_answers.ANSWERS_FILE}), or rerun with --force to replace "
+                "them (commit yours first)."
+            )
+        compose_files.apply(rendered, dest, plan.created + plan.changed)
+    if not plan.created and not plan.changed:
+        click.echo("pgstack init --compose: nothing to do, every file matches the template.")
+        return
+    click.echo(
+        f"pgstack init --compose: wrote {len(plan.created) + len(plan.changed)} file(s). "
+        "Run the suite: docker compose -f docker-compose.test.yml run --rm tests"
+    )
+    if answers.values.get("makefile") == "include":
+        click.echo("Your Makefile is yours: add `include pgstack.mk` to it for pgstack's targets.")
+    if read_pyproject_table(folder / "pyproject.toml") is None:
+        _init_table(folder, check=False, force=False)
 
 
 @main.command()

@@ -205,20 +205,15 @@ def _alembic(project: Path, proposal: Proposal) -> bool:
     if not inis:
         return False
     ini = inis[0]
-    parser = configparser.ConfigParser(defaults={"here": str(ini.parent)})
     try:
-        parser.read(ini, encoding="utf-8")
-        location = parser.get("alembic", "script_location", fallback=None)
-        written = parser.get("alembic", "script_location", raw=True, fallback=None)
+        location, written = _script_location(ini)
     except configparser.Error as exc:
         location = written = None
         problem = f"it could not be read ({exc})"
     else:
         problem = "it has no script_location" if location is None else ""
-    if location is not None:
-        folder = Path(location) if Path(location).is_absolute() else ini.parent / location
-        if not folder.is_dir():
-            problem = f"its script_location {location} is not a folder (a package path?)"
+    if location is not None and not _location_folder(ini, location).is_dir():
+        problem = f"its script_location {location} is not a folder (a package path?)"
     where = _shown(ini, project)
     default = ini == project / "alembic.ini"
     if not default:
@@ -230,6 +225,32 @@ def _alembic(project: Path, proposal: Proposal) -> bool:
         + ("nothing to write" if default else f'alembic_config = "{where}"'),
     )
     return True
+
+
+def _script_location(ini: Path) -> tuple[str | None, str | None]:
+    """alembic.ini's script_location, with %(here)s expanded and as written."""
+    parser = configparser.ConfigParser(defaults={"here": str(ini.parent)})
+    parser.read(ini, encoding="utf-8")
+    return (
+        parser.get("alembic", "script_location", fallback=None),
+        parser.get("alembic", "script_location", raw=True, fallback=None),
+    )
+
+
+def _location_folder(ini: Path, location: str) -> Path:
+    return Path(location) if Path(location).is_absolute() else ini.parent / location
+
+
+def alembic_migrations_folder(ini: Path) -> Path | None:
+    """The folder of migrations alembic.ini names, or None (unreadable, absent, a package)."""
+    try:
+        location, _ = _script_location(ini)
+    except (OSError, configparser.Error):
+        return None
+    if location is None:
+        return None
+    folder = _location_folder(ini, location)
+    return folder if folder.is_dir() else None
 
 
 def _sql(project: Path, proposal: Proposal) -> bool:

@@ -1,0 +1,176 @@
+"""What `pgstack init --compose` answers the compose template's questions with.
+
+Read only, like ``pgstack.project_scan``: the project's dependency files, its
+``[tool.pgstack]`` table (or what init would propose), ``.python-version``. Answers a
+previous render recorded (the answers file) win over what is found, so a second run renders
+the same files; ``--data`` wins over both. Every answer keeps the reason shown to the user.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from pgstack.errors import PgstackError
+from pgstack.project_scan import Finding, alembic_migrations_folder, scan
+from pgstack.settings import read_pyproject_table
+
+ANSWERS_FILE = ".pgstack-answers.yml"
+# Answers copier records about the template itself rather than the project.
+TEMPLATE_KEYS = ("_src_path", "_commit")
+_NAME = re.compile(r"[^a-z0-9_-]+")
+_PGSTACK_REQUIREMENT = re.compile(r"^\s*pgstack(\[[^\]]*\])?\s*($|[<>=!~;@ ])", re.MULTILINE)
+
+
+class ComposeInitError(PgstackError):
+    """The compose template cannot be rendered for this project as asked."""
+
+
+@dataclass
+class Answers:
+    """The template's answers, with the finding behind each."""
+
+    values: dict[str, Any] = field(default_factory=dict)
+    findings: list[Finding] = field(default_factory=list)
+
+    def set(self, key: str, value: Any, why: str) -> None:
+        self.values[key] = value
+        self.findings.append(Finding(key, f"{_show(value)}: {why}"))
+
+
+def detect(project: Path, dest: Path, data: dict[str, str]) -> Answers:
+    """Answer the template's questions for the Python project ``project``, whose test stack
+    is written into ``dest`` (``project`` itself or a folder above it)."""
+    project, dest = project.resolve(), dest.resolve()
+    if not project.is_relative_to(dest):
+        raise ComposeInitError(
+            f"The project {project} is not inside {dest}, where the compose files would go. "
+            "Run the command from the project's folder or one above it (--project names the "
+            "folder of its pyproject.toml)."
+        )
+    answers = Answers()
+    _detect_found(project, dest, answers)
+    recorded = _recorded(dest)
+    for key, value in recorded.items():
+        if not key.startswith("_") and answers.values.get(key) != value:
+            answers.set(key, value, f"as recorded in {ANSWERS_FILE}")
+    for key, text in data.items():
+        answers.set(key, yaml.safe_load(text) if text else "", "given with --data")
+    return answers
+
+
+def _detect_found(project: Path, dest: Path, answers: Answers) -> None:
+    name = _NAME.sub("-", dest.name.lower()).strip("-_") or "app"
+    answers.set("project_name", name, f"from the folder name {dest.name!r}")
+    backend = project.relative_to(dest).as_posix()
+    answers.set("backend_dir", backend, "the folder of the project's pyproject.toml")
+    _install(project, answers)
+    table = read_pyproject_table(project / "pyproject.toml")
+    where = "[tool.pgstack]"
+    if table is None:
+        table, where = scan(project).table, "what `pgstack init` finds"
+    migrator = table.get("migrator", "alembic")
+    answers.set("migrator", migrator, f"{where}")
+    folder = _migrations_folder(project, migrator, table)
+    answers.set(
+        "migrations_dir",
+        folder,
+        "mounted read-only into the runner" if folder else "no migrations folder to mount",
+    )
+    answers.set("redis", bool(table.get("redis", True)), where)
+    answers.set("python_version", *_python_version(project, dest))
+    answers.set(
+        "makefile",
+        "include" if (dest / "Makefile").exists() else "own",
+        "a Makefile exists: pgstack.mk, for it to include"
+        if (dest / "Makefile").exists()
+        else "no Makefile yet: one that includes pgstack.mk",
+    )
+
+
+def _install(project: Path, answers: Answers) -> None:
+    requirements = sorted(p.name for p in project.glob("requirements*.txt") if p.is_file())
+    lock = next((project / n for n in ("uv.lock", "poetry.lock") if (project / n).is_file()), None)
+    if lock is not None:
+        answers.set("install", "uv" if lock.name == "uv.lock" else "poetry", lock.name)
+    elif requirements:
+        answers.set("install", "requirements", ", ".join(requirements))
+        answers.set("requirements_files", requirements, "every requirements*.txt found")
+    else:
+        answers.set("install", "pip", "no lock or requirements file: the project's pyproject.toml")
+    if _lists_pgstack(project, requirements, lock):
+        answers.set("pgstack_requirement", "", "the dependencies list pgstack already")
+    else:
+        answers.set("pgstack_requirement", "pgstack[xdist]", "the dependencies do not list it")
+
+
+def _lists_pgstack(project: Path, requirements: list[str], lock: Path | None) -> bool:
+    """Whether the project's own dependency files already install pgstack."""
+    texts = [(project / name).read_text("utf-8", "replace") for name in requirements]
+    if any(_PGSTACK_REQUIREMENT.search(_without_comments(text)) for text in texts):
+        return True
+    if lock is not None and re.search(
+        r'^name = "pgstack"$', lock.read_text("utf-8", "replace"), re.MULTILINE
+    ):
+        return True
+    try:
+        pyproject = tomllib.loads((project / "pyproject.toml").read_text("utf-8"))
+    except (OSError, tomllib.TOMLDecodeError):
+        return False
+    declared = pyproject.get("project", {})
+    lists = [declared.get("dependencies", []), *declared.get("optional-dependencies", {}).values()]
+    lists += [group for group in pyproject.get("dependency-groups", {}).values()]
+    return any(
+        isinstance(item, str) and _PGSTACK_REQUIREMENT.search(item)
+        for group in lists
+        if isinstance(group, list)
+        for item in group
+    )
+
+
+def _without_comments(text: str) -> str:
+    return "\n".join(line.split("#", 1)[0] for line in text.splitlines())
+
+
+def _migrations_folder(project: Path, migrator: str, table: dict[str, Any]) -> str:
+    if migrator == "sql" and table.get("sql_dir"):
+        return str(table["sql_dir"])
+    if migrator == "alembic":
+        folder = alembic_migrations_folder(project / table.get("alembic_config", "alembic.ini"))
+        if folder is not None and folder.resolve().is_relative_to(project):
+            return folder.resolve().relative_to(project).as_posix()
+    return ""
+
+
+def _python_version(project: Path, dest: Path) -> tuple[str, str]:
+    for folder in (project, dest):
+        pinned = folder / ".python-version"
+        if pinned.is_file():
+            match = re.match(r"\s*(\d+\.\d+)", pinned.read_text("utf-8", "replace"))
+            if match:
+                return match.group(1), f"{pinned.relative_to(dest)}"
+    version = f"{sys.version_info.major}.{sys.version_info.minor}"
+    return version, "the Python running this command (no .python-version)"
+
+
+def _recorded(dest: Path) -> dict[str, Any]:
+    path = dest / ANSWERS_FILE
+    if not path.is_file():
+        return {}
+    try:
+        loaded = yaml.safe_load(path.read_text("utf-8"))
+    except yaml.YAMLError as exc:
+        raise ComposeInitError(
+            f"{path} is not valid YAML ({exc}). Fix it, or delete it to answer afresh."
+        ) from exc
+    return loaded if isinstance(loaded, dict) else {}
+
+
+def _show(value: Any) -> str:
+    return repr(value) if isinstance(value, str) else str(value)
