@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from docker_state import leftovers, tail
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE_FILE = ROOT / "docker-compose.test.yml"
@@ -38,10 +39,6 @@ def compose(project: str, *args: str) -> subprocess.CompletedProcess[str]:
     return run("docker", "compose", "-p", project, "-f", str(COMPOSE_FILE), *args)
 
 
-def _tail(result: subprocess.CompletedProcess[str]) -> str:
-    return (result.stdout + result.stderr)[-4000:]
-
-
 @pytest.fixture(scope="session", autouse=True)
 def runner_image() -> None:
     """Docker must work here: a missing engine fails the run, it does not skip it."""
@@ -57,7 +54,7 @@ def runner_image() -> None:
         )
     built = compose("pgstack-e2e-build", "build", "db", "tests")
     if built.returncode != 0:
-        pytest.fail(f"building the db and tests images failed:\n{_tail(built)}", pytrace=False)
+        pytest.fail(f"building the db and tests images failed:\n{tail(built)}", pytrace=False)
 
 
 @pytest.fixture
@@ -67,37 +64,26 @@ def project() -> Iterator[str]:
     compose(name, "down", "-v", "--remove-orphans")
 
 
-def _leftovers(project: str) -> dict[str, list[str]]:
-    label = f"label=com.docker.compose.project={project}"
-    found = {}
-    for kind in (["ps", "-a"], ["network", "ls"], ["volume", "ls"]):
-        listing = subprocess.run(
-            ["docker", *kind, "-q", "--filter", label], capture_output=True, text=True, check=True
-        )
-        found[kind[0]] = listing.stdout.split()
-    return found
-
-
 # Both the offline stand-in's entrypoint and the official image's print it after initdb.
 FULL_INIT = "init process complete"
 
 
 def test_suite_passes_and_down_leaves_nothing(project):
     result = compose(project, "run", "--rm", "tests")
-    assert result.returncode == 0, _tail(result)
+    assert result.returncode == 0, tail(result)
     summary = re.search(r"(\d+) passed", result.stdout)
-    assert summary and int(summary.group(1)) >= 150, _tail(result)
+    assert summary and int(summary.group(1)) >= 150, tail(result)
     assert " failed" not in result.stdout and " skipped" not in result.stdout
     # pgstack built the template in the runner (the header), on the fresh stack's db...
-    assert re.search(r"template pgstack_tpl_\w+ \(built\)", result.stdout), _tail(result)
+    assert re.search(r"template pgstack_tpl_\w+ \(built\)", result.stdout), tail(result)
     # ...which started from the cluster made when its image was built (docker/db), not initdb.
     logs = compose(project, "logs", "db")
-    assert logs.returncode == 0 and "ready to accept connections" in logs.stdout, _tail(logs)
-    assert FULL_INIT not in logs.stdout, _tail(logs)
+    assert logs.returncode == 0 and "ready to accept connections" in logs.stdout, tail(logs)
+    assert FULL_INIT not in logs.stdout, tail(logs)
 
     down = compose(project, "down", "-v", "--remove-orphans")
-    assert down.returncode == 0, _tail(down)
-    assert _leftovers(project) == {"ps": [], "network": [], "volume": []}
+    assert down.returncode == 0, tail(down)
+    assert leftovers(project) == {"ps": [], "network": [], "volume": []}
 
 
 @pytest.mark.parametrize(
@@ -127,8 +113,8 @@ def test_db_applies_the_secret_at_start_and_initialises_other_settings(project, 
         logs = compose(project, "logs", "db").stdout
     finally:
         shutil.rmtree(secret.parent, ignore_errors=True)
-    assert result.returncode == 0, _tail(result)
-    assert re.search(r"\d+ passed", result.stdout), _tail(result)
+    assert result.returncode == 0, tail(result)
+    assert re.search(r"\d+ passed", result.stdout), tail(result)
     assert (FULL_INIT in logs) == (setting == "another POSTGRES_DB"), logs[-3000:]
 
 
@@ -143,7 +129,7 @@ def test_a_failing_test_fails_the_run(project):
         )
     finally:
         shutil.rmtree(extra, ignore_errors=True)
-    assert result.returncode == 1, _tail(result)
+    assert result.returncode == 1, tail(result)
     assert "1 failed" in result.stdout
 
 
@@ -177,7 +163,7 @@ def _config() -> dict:
         "docker", "compose", "-f", str(COMPOSE_FILE), "--profile", "tests", "config",
         "--format", "json",
     )  # fmt: skip
-    assert result.returncode == 0, _tail(result)
+    assert result.returncode == 0, tail(result)
     return json.loads(result.stdout)
 
 
@@ -187,8 +173,8 @@ def test_runner_is_not_root(project):
     assert user.split(":")[0] not in {"0", "root"}, user
     # ...and as it runs.
     result = compose(project, "run", "--rm", "--entrypoint", "id", "tests", "-u")
-    assert result.returncode == 0, _tail(result)
-    assert result.stdout.strip() not in {"", "0"}, _tail(result)
+    assert result.returncode == 0, tail(result)
+    assert result.stdout.strip() not in {"", "0"}, tail(result)
 
 
 def test_no_published_ports_and_no_credentials_in_environments():
@@ -215,8 +201,8 @@ def test_compose_lint_passes(compose_file):
     linter = Path(sys.executable).parent / "compose-lint"
     assert linter.is_file(), f"{linter} missing: install requirements-dev.txt (make venv)"
     result = run(str(linter), "--strict-config", "-q", compose_file)
-    assert result.returncode == 0, _tail(result)
-    assert "PASS" in result.stdout, _tail(result)
+    assert result.returncode == 0, tail(result)
+    assert "PASS" in result.stdout, tail(result)
 
 
 def test_devcontainer_override_gives_a_working_shell():
@@ -235,7 +221,7 @@ def test_devcontainer_override_gives_a_working_shell():
 
     try:
         up = in_stack("up", "-d", "--wait")
-        assert up.returncode == 0, _tail(up)
+        assert up.returncode == 0, tail(up)
         post_create = json.loads((ROOT / ".devcontainer/devcontainer.json").read_text())[
             "postCreateCommand"
         ]
@@ -243,7 +229,7 @@ def test_devcontainer_override_gives_a_working_shell():
             "exec", "-T", "-w", "/app", "tests", "sh", "-c",
             f"{post_create} && pytest -q -p no:cacheprovider -k 'health or isolation'",
         )  # fmt: skip
-        assert shell.returncode == 0, _tail(shell)
+        assert shell.returncode == 0, tail(shell)
         assert re.search(r"\d+ passed", shell.stdout)
     finally:
         in_stack("down", "-v", "--remove-orphans")

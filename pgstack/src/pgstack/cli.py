@@ -185,6 +185,7 @@ def _init_compose(
     data: tuple[str, ...],
 ) -> None:
     from pgstack import compose_answers, compose_files
+    from pgstack.project_scan import Finding
 
     given: dict[str, str] = {}
     for item in data:
@@ -197,8 +198,13 @@ def _init_compose(
     dest = Path.cwd().resolve()
     answers = compose_answers.detect(folder, dest, given)
     template = template_src or str(compose_files.builtin_template())
+    recorded = compose_answers.recorded_source(dest)
+    if template_src is None and recorded is not None:
+        template, recorded_ref = recorded
+        vcs_ref = vcs_ref or recorded_ref
     click.echo(f"pgstack init --compose: the test stack of {folder}, into {dest}")
-    _findings(answers.findings)
+    source = Finding("template", template + (f" at {vcs_ref}" if vcs_ref else ""))
+    _findings([source, *answers.findings])
     with compose_files.scratch_folder() as scratch:
         rendered = Path(scratch)
         compose_files.render(template, answers.values, rendered, vcs_ref)

@@ -25,7 +25,7 @@ ANSWERS_FILE = ".pgstack-answers.yml"
 # Answers copier records about the template itself rather than the project.
 TEMPLATE_KEYS = ("_src_path", "_commit")
 _NAME = re.compile(r"[^a-z0-9_-]+")
-_PGSTACK_REQUIREMENT = re.compile(r"^\s*pgstack(\[[^\]]*\])?\s*($|[<>=!~;@ ])", re.MULTILINE)
+_REQUIREMENT_NAME = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)\s*(\[[^\]]*\])?")
 
 
 class ComposeInitError(PgstackError):
@@ -104,38 +104,48 @@ def _install(project: Path, answers: Answers) -> None:
         answers.set("requirements_files", requirements, "every requirements*.txt found")
     else:
         answers.set("install", "pip", "no lock or requirements file: the project's pyproject.toml")
-    if _lists_pgstack(project, requirements, lock):
-        answers.set("pgstack_requirement", "", "the dependencies list pgstack already")
-    else:
-        answers.set("pgstack_requirement", "pgstack[xdist]", "the dependencies do not list it")
+    declared = _declared(project, requirements, lock)
+    packages: list[str] = []
+    if not any(_name(item) == "pgstack" for item in declared):
+        packages.append("pgstack[xdist]")
+    if not any(_has_libpq(item) for item in declared):
+        packages.append("psycopg[binary]")  # psycopg alone needs libpq, which slim images lack
+    why = "what the dependencies lack: pgstack, and psycopg with its own libpq"
+    answers.set("runner_packages", packages, why if packages else "the dependencies list both")
 
 
-def _lists_pgstack(project: Path, requirements: list[str], lock: Path | None) -> bool:
-    """Whether the project's own dependency files already install pgstack."""
-    texts = [(project / name).read_text("utf-8", "replace") for name in requirements]
-    if any(_PGSTACK_REQUIREMENT.search(_without_comments(text)) for text in texts):
-        return True
-    if lock is not None and re.search(
-        r'^name = "pgstack"$', lock.read_text("utf-8", "replace"), re.MULTILINE
-    ):
-        return True
+def _declared(project: Path, requirements: list[str], lock: Path | None) -> list[str]:
+    """Requirement lines of the project's dependency files (a lock: its package names)."""
+    items = []
+    for name in requirements:
+        text = (project / name).read_text("utf-8", "replace")
+        items += [line.split("#", 1)[0].strip() for line in text.splitlines()]
+    if lock is not None:
+        items += re.findall(r'^name = "([^"]+)"$', lock.read_text("utf-8", "replace"), re.M)
     try:
         pyproject = tomllib.loads((project / "pyproject.toml").read_text("utf-8"))
     except (OSError, tomllib.TOMLDecodeError):
-        return False
-    declared = pyproject.get("project", {})
-    lists = [declared.get("dependencies", []), *declared.get("optional-dependencies", {}).values()]
-    lists += [group for group in pyproject.get("dependency-groups", {}).values()]
-    return any(
-        isinstance(item, str) and _PGSTACK_REQUIREMENT.search(item)
-        for group in lists
-        if isinstance(group, list)
-        for item in group
-    )
+        pyproject = {}
+    table = pyproject.get("project", {})
+    groups = [table.get("dependencies", []), *table.get("optional-dependencies", {}).values()]
+    groups += list(pyproject.get("dependency-groups", {}).values())
+    items += [i for g in groups if isinstance(g, list) for i in g if isinstance(i, str)]
+    return [item for item in items if _REQUIREMENT_NAME.match(item)]
 
 
-def _without_comments(text: str) -> str:
-    return "\n".join(line.split("#", 1)[0] for line in text.splitlines())
+def _name(requirement: str) -> str:
+    """The normalised project name of a requirement line."""
+    match = _REQUIREMENT_NAME.match(requirement)
+    return re.sub(r"[-_.]+", "-", match.group(1)).lower() if match else ""
+
+
+def _has_libpq(requirement: str) -> bool:
+    """Whether this requirement brings psycopg a libpq of its own (binary or C build)."""
+    if _name(requirement) in ("psycopg-binary", "psycopg-c"):
+        return True
+    match = _REQUIREMENT_NAME.match(requirement)
+    extras = {e.strip() for e in (match.group(2) or "[]")[1:-1].split(",")} if match else set()
+    return _name(requirement) == "psycopg" and bool(extras & {"binary", "c"})
 
 
 def _migrations_folder(project: Path, migrator: str, table: dict[str, Any]) -> str:
@@ -157,6 +167,16 @@ def _python_version(project: Path, dest: Path) -> tuple[str, str]:
                 return match.group(1), f"{pinned.relative_to(dest)}"
     version = f"{sys.version_info.major}.{sys.version_info.minor}"
     return version, "the Python running this command (no .python-version)"
+
+
+def recorded_source(dest: Path) -> tuple[str, str] | None:
+    """The git template and commit a previous render recorded, if it came from git (a
+    render of the template in pgstack's wheel has no commit: the wheel's is used again)."""
+    recorded = _recorded(dest)
+    source, commit = recorded.get("_src_path"), recorded.get("_commit")
+    if isinstance(source, str) and isinstance(commit, str) and source and commit:
+        return source, commit
+    return None
 
 
 def _recorded(dest: Path) -> dict[str, Any]:
