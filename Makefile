@@ -124,7 +124,7 @@ test-examples: $(EXAMPLES:%=%/.venv/.installed) ## Each example project's suite 
 	@echo "== examples/django: pytest -n 4 (two database aliases, each with a clone per worker)"
 	cd examples/django && .venv/bin/pytest -n 4 -q -p no:cacheprovider $(PYTEST_ARGS)
 
-test-compose: $(STAMP) ## The compose stack itself, end to end (e2e/); without Docker: a warning, in CI: an error
+test-compose: $(STAMP) ## The compose stack, and the compose template rendered into each example, end to end (e2e/); without Docker: a warning, in CI: an error
 	@$(SCRIPT_ENV) scripts/test-compose.sh $(PYTEST_ARGS)
 
 check-package: $(STAMP) ## pgstack's sdist + wheel: twine check, then a smoke suite on the wheel in a clean venv

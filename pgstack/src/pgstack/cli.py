@@ -14,7 +14,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -31,6 +31,9 @@ from pgstack.server_sources import require_server
 from pgstack.settings import Settings, load_settings, read_pyproject_table
 from pgstack.template import ensure_template, stale_note
 from pgstack.template_spec import template_spec
+
+if TYPE_CHECKING:
+    from pgstack.compose_files import Plan
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -135,11 +138,14 @@ def init(
     the same for the compose test stack's files: new files are written, a file that differs
     is shown as a diff and replaced only with --force."""
     project: Path | None = click.get_current_context().find_root().params["project"]
-    folder = project.resolve() if project is not None else nearest_pyproject_folder(Path.cwd())
     try:
         if compose:
+            from pgstack.compose_answers import project_below
+
+            folder = project.resolve() if project is not None else project_below(Path.cwd())
             _init_compose(folder, check, force, template_src, vcs_ref, data)
         else:
+            folder = project.resolve() if project else nearest_pyproject_folder(Path.cwd())
             _init_table(folder, check, force)
     except PgstackError as exc:
         raise click.ClickException(str(exc)) from exc
@@ -187,21 +193,11 @@ def _init_compose(
     from pgstack import compose_answers, compose_files
     from pgstack.project_scan import Finding
 
-    given: dict[str, str] = {}
-    for item in data:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise compose_answers.ComposeInitError(
-                f"--data {item!r}: write it as KEY=VALUE, e.g. --data postgres_version=15."
-            )
-        given[key] = value
     dest = Path.cwd().resolve()
-    answers = compose_answers.detect(folder, dest, given)
-    template = template_src or str(compose_files.builtin_template())
-    recorded = compose_answers.recorded_source(dest)
-    if template_src is None and recorded is not None:
-        template, recorded_ref = recorded
-        vcs_ref = vcs_ref or recorded_ref
+    answers = compose_answers.detect(folder, dest, compose_answers.parse_data(data))
+    template, vcs_ref = compose_answers.template_source(
+        dest, template_src, vcs_ref, str(compose_files.builtin_template())
+    )
     click.echo(f"pgstack init --compose: the test stack of {folder}, into {dest}")
     source = Finding("template", template + (f" at {vcs_ref}" if vcs_ref else ""))
     _findings([source, *answers.findings])
@@ -216,15 +212,7 @@ def _init_compose(
         for name in plan.changed:
             click.echo(f"  {'differs' if check or not force else 'replace'}   {name}")
         if check:
-            if plan.created or plan.changed:
-                click.echo(
-                    "pgstack init --compose --check: the test stack's files differ from what "
-                    "the template renders (above). Fix: `pgstack init --compose` writes the "
-                    "missing ones; review each diff, then edit the file or the answers, or "
-                    "use --force to take the template's."
-                )
-                sys.exit(1)
-            click.echo(f"pgstack init --compose --check: {len(plan.unchanged)} files match.")
+            _check_report(plan)
             return
         if plan.changed and not force:
             raise compose_answers.ComposeInitError(
@@ -245,6 +233,26 @@ def _init_compose(
         click.echo("Your Makefile is yours: add `include pgstack.mk` to it for pgstack's targets.")
     if read_pyproject_table(folder / "pyproject.toml") is None:
         _init_table(folder, check=False, force=False)
+
+
+def _check_report(plan: Plan) -> None:
+    """What ``init --compose --check`` found; exit 1 on any missing or differing file."""
+    if not plan.created and not plan.changed:
+        click.echo(f"pgstack init --compose --check: {len(plan.unchanged)} files match.")
+        return
+    fixes = []
+    if plan.created:
+        fixes.append("`pgstack init --compose` writes the missing files")
+    if plan.changed:
+        fixes.append(
+            "for each diff above, edit your file or the answers, or take the template's "
+            "with `pgstack init --compose --force`"
+        )
+    click.echo(
+        f"pgstack init --compose --check: {len(plan.created)} file(s) missing, "
+        f"{len(plan.changed)} differ from what the template renders. Fix: " + "; ".join(fixes) + "."
+    )
+    sys.exit(1)
 
 
 @main.command()

@@ -44,6 +44,23 @@ class Answers:
         self.findings.append(Finding(key, f"{_show(value)}: {why}"))
 
 
+def project_below(dest: Path) -> Path:
+    """The Python project whose stack goes into ``dest``: ``dest`` itself when it has a
+    pyproject.toml, else its one subfolder that has one (a repository with ``backend/``)."""
+    dest = dest.resolve()
+    if (dest / "pyproject.toml").is_file():
+        return dest
+    found = sorted(p.parent for p in dest.glob("*/pyproject.toml") if p.is_file())
+    if len(found) == 1:
+        return found[0]
+    names = ", ".join(p.name for p in found) or "none"
+    raise ComposeInitError(
+        f"Which Python project does the test stack in {dest} run? {dest} has no "
+        f"pyproject.toml, and its subfolders with one are: {names}. Name it with --project "
+        "(e.g. pgstack --project backend init --compose)."
+    )
+
+
 def detect(project: Path, dest: Path, data: dict[str, str]) -> Answers:
     """Answer the template's questions for the Python project ``project``, whose test stack
     is written into ``dest`` (``project`` itself or a folder above it)."""
@@ -169,14 +186,32 @@ def _python_version(project: Path, dest: Path) -> tuple[str, str]:
     return version, "the Python running this command (no .python-version)"
 
 
-def recorded_source(dest: Path) -> tuple[str, str] | None:
-    """The git template and commit a previous render recorded, if it came from git (a
-    render of the template in pgstack's wheel has no commit: the wheel's is used again)."""
+def parse_data(items: tuple[str, ...]) -> dict[str, str]:
+    """``--data KEY=VALUE`` options as a mapping."""
+    given: dict[str, str] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ComposeInitError(
+                f"--data {item!r}: write it as KEY=VALUE, e.g. --data postgres_version=15."
+            )
+        given[key] = value
+    return given
+
+
+def template_source(
+    dest: Path, given: str | None, vcs_ref: str | None, builtin: str
+) -> tuple[str, str | None]:
+    """The template to render, and at which git ref: the one given, else the git template
+    and commit a previous render recorded, else ``builtin`` (a render of the wheel's copy
+    records no commit)."""
+    if given is not None:
+        return given, vcs_ref
     recorded = _recorded(dest)
     source, commit = recorded.get("_src_path"), recorded.get("_commit")
     if isinstance(source, str) and isinstance(commit, str) and source and commit:
-        return source, commit
-    return None
+        return source, vcs_ref or commit
+    return builtin, vcs_ref
 
 
 def _recorded(dest: Path) -> dict[str, Any]:
