@@ -183,6 +183,24 @@ def test_a_bad_answer_is_a_clear_error_and_writes_nothing(ledger, data, message)
     assert files_of(ledger) == before
 
 
+def test_without_copier_it_says_which_extra_to_install(ledger, tmp_path):
+    blocker = tmp_path / "no-copier"
+    blocker.mkdir()
+    (blocker / "copier.py").write_text("raise ImportError('copier is not installed')\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "pgstack.cli", "init", "--compose"],
+        capture_output=True,
+        text=True,
+        cwd=ledger,
+        env={**os.environ, "PYTHONPATH": str(blocker)},
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 1, output(result)
+    assert "pip install 'pgstack[template]'" in result.stderr
+    assert "Traceback" not in output(result)
+
+
 def test_an_unreadable_answers_file_is_a_clear_error(ledger):
     (ledger / ".pgstack-answers.yml").write_text("project_name: [unclosed\n")
     result = init(ledger)
