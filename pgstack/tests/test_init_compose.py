@@ -247,7 +247,7 @@ def write(folder: Path, files: dict[str, str]) -> Path:
 )
 def test_detects_how_the_dependencies_install(tmp_path, files, install, packages):
     write(tmp_path, {"pyproject.toml": '[project]\nname = "x"\n', **files})
-    answers = detect(tmp_path, tmp_path, {}).values
+    answers = detect(tmp_path, tmp_path, {}, {}).values
     assert answers["install"] == install
     both = ["pgstack[xdist]", "psycopg[binary]"]
     assert answers["runner_packages"] == (both if packages is None else packages)
@@ -262,7 +262,7 @@ def test_detects_pgstack_in_the_projects_own_dependencies(tmp_path):
             ".python-version": "3.13.1\n",
         },
     )
-    answers = detect(tmp_path, tmp_path, {}).values
+    answers = detect(tmp_path, tmp_path, {}, {}).values
     assert answers["runner_packages"] == []
     assert answers["python_version"] == "3.13"
 

@@ -34,6 +34,7 @@ from pgstack.template_spec import template_spec
 
 if TYPE_CHECKING:
     from pgstack.compose_files import Plan
+    from pgstack.project_scan import Finding
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -176,7 +177,7 @@ def _init_table(folder: Path, check: bool, force: bool) -> None:
     click.echo(f"pgstack init: {done} [tool.pgstack] in {pyproject}.")
 
 
-def _findings(findings: list[Any]) -> None:
+def _findings(findings: list[Finding]) -> None:
     width = max(len(finding.topic) for finding in findings)
     for finding in findings:
         click.echo(f"  {finding.topic:<{width}}  {finding.text}")
@@ -194,9 +195,10 @@ def _init_compose(
     from pgstack.project_scan import Finding
 
     dest = Path.cwd().resolve()
-    answers = compose_answers.detect(folder, dest, compose_answers.parse_data(data))
+    recorded = compose_answers.recorded_answers(dest)
+    answers = compose_answers.detect(folder, dest, compose_answers.parse_data(data), recorded)
     template, vcs_ref = compose_answers.template_source(
-        dest, template_src, vcs_ref, str(compose_files.builtin_template())
+        recorded, template_src, vcs_ref, str(compose_files.builtin_template())
     )
     click.echo(f"pgstack init --compose: the test stack of {folder}, into {dest}")
     source = Finding("template", template + (f" at {vcs_ref}" if vcs_ref else ""))

@@ -61,9 +61,10 @@ def project_below(dest: Path) -> Path:
     )
 
 
-def detect(project: Path, dest: Path, data: dict[str, str]) -> Answers:
+def detect(project: Path, dest: Path, data: dict[str, str], recorded: dict[str, Any]) -> Answers:
     """Answer the template's questions for the Python project ``project``, whose test stack
-    is written into ``dest`` (``project`` itself or a folder above it)."""
+    is written into ``dest`` (``project`` itself or a folder above it); ``recorded``: the
+    answers of a previous render (``recorded_answers``)."""
     project, dest = project.resolve(), dest.resolve()
     if not project.is_relative_to(dest):
         raise ComposeInitError(
@@ -73,7 +74,6 @@ def detect(project: Path, dest: Path, data: dict[str, str]) -> Answers:
         )
     answers = Answers()
     _detect_found(project, dest, answers)
-    recorded = _recorded(dest)
     for key, value in recorded.items():
         if not key.startswith("_") and answers.values.get(key) != value:
             answers.set(key, value, f"as recorded in {ANSWERS_FILE}")
@@ -102,13 +102,10 @@ def _detect_found(project: Path, dest: Path, answers: Answers) -> None:
     )
     answers.set("redis", bool(table.get("redis", True)), where)
     answers.set("python_version", *_python_version(project, dest))
-    answers.set(
-        "makefile",
-        "include" if (dest / "Makefile").exists() else "own",
-        "a Makefile exists: pgstack.mk, for it to include"
-        if (dest / "Makefile").exists()
-        else "no Makefile yet: one that includes pgstack.mk",
-    )
+    if (dest / "Makefile").exists():
+        answers.set("makefile", "include", "a Makefile exists: pgstack.mk, for it to include")
+    else:
+        answers.set("makefile", "own", "no Makefile yet: one that includes pgstack.mk")
 
 
 def _install(project: Path, answers: Answers) -> None:
@@ -123,7 +120,7 @@ def _install(project: Path, answers: Answers) -> None:
         answers.set("install", "pip", "no lock or requirements file: the project's pyproject.toml")
     declared = _declared(project, requirements, lock)
     packages: list[str] = []
-    if not any(_name(item) == "pgstack" for item in declared):
+    if not any(_requirement(item)[0] == "pgstack" for item in declared):
         packages.append("pgstack[xdist]")
     if not any(_has_libpq(item) for item in declared):
         packages.append("psycopg[binary]")  # psycopg alone needs libpq, which slim images lack
@@ -150,19 +147,21 @@ def _declared(project: Path, requirements: list[str], lock: Path | None) -> list
     return [item for item in items if _REQUIREMENT_NAME.match(item)]
 
 
-def _name(requirement: str) -> str:
-    """The normalised project name of a requirement line."""
-    match = _REQUIREMENT_NAME.match(requirement)
-    return re.sub(r"[-_.]+", "-", match.group(1)).lower() if match else ""
+def _requirement(line: str) -> tuple[str, set[str]]:
+    """The normalised project name of a requirement line, and its extras."""
+    match = _REQUIREMENT_NAME.match(line)
+    if match is None:
+        return "", set()
+    extras = {e.strip() for e in (match.group(2) or "[]")[1:-1].split(",")}
+    return re.sub(r"[-_.]+", "-", match.group(1)).lower(), extras
 
 
-def _has_libpq(requirement: str) -> bool:
+def _has_libpq(line: str) -> bool:
     """Whether this requirement brings psycopg a libpq of its own (binary or C build)."""
-    if _name(requirement) in ("psycopg-binary", "psycopg-c"):
+    name, extras = _requirement(line)
+    if name in ("psycopg-binary", "psycopg-c"):
         return True
-    match = _REQUIREMENT_NAME.match(requirement)
-    extras = {e.strip() for e in (match.group(2) or "[]")[1:-1].split(",")} if match else set()
-    return _name(requirement) == "psycopg" and bool(extras & {"binary", "c"})
+    return name == "psycopg" and bool(extras & {"binary", "c"})
 
 
 def _migrations_folder(project: Path, migrator: str, table: dict[str, Any]) -> str:
@@ -200,21 +199,21 @@ def parse_data(items: tuple[str, ...]) -> dict[str, str]:
 
 
 def template_source(
-    dest: Path, given: str | None, vcs_ref: str | None, builtin: str
+    recorded: dict[str, Any], given: str | None, vcs_ref: str | None, builtin: str
 ) -> tuple[str, str | None]:
     """The template to render, and at which git ref: the one given, else the git template
     and commit a previous render recorded, else ``builtin`` (a render of the wheel's copy
     records no commit)."""
     if given is not None:
         return given, vcs_ref
-    recorded = _recorded(dest)
     source, commit = recorded.get("_src_path"), recorded.get("_commit")
     if isinstance(source, str) and isinstance(commit, str) and source and commit:
         return source, vcs_ref or commit
     return builtin, vcs_ref
 
 
-def _recorded(dest: Path) -> dict[str, Any]:
+def recorded_answers(dest: Path) -> dict[str, Any]:
+    """The answers a previous render recorded in ``dest`` (none: empty)."""
     path = dest / ANSWERS_FILE
     if not path.is_file():
         return {}
