@@ -58,7 +58,7 @@ INSTALL := PYTHON=$(PYTHON) scripts/install.sh
 .PHONY: help venv test test-embedded test-docker test-fast test-coverage test-repeat \
 	test-shards test-pgstack test-reliability test-examples test-compose up up-embedded \
 	up-compose down down-embedded down-compose check lint format images bench bench-signals \
-	clean check-package test-backend test-local up-local up-docker down-local down-docker
+	clean check-package compose-files test-backend test-local up-local up-docker down-local down-docker
 
 # `make help`: "##@ title" lines are headings, "target: … ## text" the menu, "## text" notes.
 help: ## This menu
@@ -157,12 +157,17 @@ $(STAMP): requirements-dev.txt pgstack/pyproject.toml backend/pyproject.toml
 	$(INSTALL) $(VENV) --no-deps --no-build-isolation -e ./pgstack -e ./backend
 	@touch $@
 
-lint: $(STAMP) ## ruff lint + format check, mypy (strict, pgstack/src), compose-lint (changes nothing)
+lint: $(STAMP) ## ruff lint + format check, mypy (strict, pgstack/src), compose-lint, compose files vs the template (changes nothing)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy --config-file pgstack/mypy.ini
 	$(BIN)/compose-lint docker-compose.test.yml
 	$(BIN)/compose-lint .devcontainer/docker-compose.devcontainer.yml
+	@echo "== the compose files against the template's render (make compose-files renders them)"
+	$(BIN)/pgstack --project backend init --compose --check
+
+compose-files: $(STAMP) ## Render the compose stack's files from the template (pgstack/src/pgstack/compose_template), answers in .pgstack-answers.yml; shows each diff
+	$(BIN)/pgstack --project backend init --compose --force
 
 format: $(STAMP) ## Apply ruff's fixes and formatting (rewrites files)
 	$(BIN)/ruff check --fix .

@@ -76,7 +76,7 @@ def test_suite_passes_and_down_leaves_nothing(project):
     assert " failed" not in result.stdout and " skipped" not in result.stdout
     # pgstack built the template in the runner (the header), on the fresh stack's db...
     assert re.search(r"template pgstack_tpl_\w+ \(built\)", result.stdout), tail(result)
-    # ...which started from the cluster made when its image was built (docker/db), not initdb.
+    # ...which started from the cluster made when its image was built (.pgstack/db), not initdb.
     logs = compose(project, "logs", "db")
     assert logs.returncode == 0 and "ready to accept connections" in logs.stdout, tail(logs)
     assert FULL_INIT not in logs.stdout, tail(logs)
@@ -175,6 +175,16 @@ def test_runner_is_not_root(project):
     result = compose(project, "run", "--rm", "--entrypoint", "id", "tests", "-u")
     assert result.returncode == 0, tail(result)
     assert result.stdout.strip() not in {"", "0"}, tail(result)
+
+
+def test_the_runner_image_holds_no_credentials(project):
+    """Credentials reach the runner as secrets only: the image has neither the secrets
+    folder (Dockerfile.test.dockerignore) nor the credential lines of .env.test."""
+    script = "test ! -e /app/secrets && ! grep -E '^(JWT_SECRET|POSTGRES_PASSWORD)=' /app/.env.test"
+    result = compose(
+        project, "run", "--rm", "--no-deps", "--entrypoint", "sh", "tests", "-c", script
+    )
+    assert result.returncode == 0, tail(result)
 
 
 def test_no_published_ports_and_no_credentials_in_environments():

@@ -91,6 +91,12 @@ def test_the_template_runs_each_example_in_compose(example, tmp_path, pgstack_wh
     try:
         built = stack(project, name, "build", "tests")
         assert built.returncode == 0, tail(built)
+        # The project's secrets folder stays out of the image (Compose mounts each secret).
+        bare = stack(
+            project, name, "run", "--rm", "--no-deps", "--entrypoint", "sh", "tests", "-c",
+            "test ! -e /app/secrets && test -x /app/.pgstack/entrypoint.sh",
+        )  # fmt: skip
+        assert bare.returncode == 0, tail(bare)
         result = stack(project, name, "run", "--rm", "tests")
         assert result.returncode == 0, tail(result)
         collected = re.search(r"workers \[(\d+) items?\]", result.stdout)
@@ -98,6 +104,10 @@ def test_the_template_runs_each_example_in_compose(example, tmp_path, pgstack_wh
         assert collected and passed, tail(result)
         assert passed.group(1) == collected.group(1), tail(result)
         assert "failed" not in result.stdout and "skipped" not in result.stdout, tail(result)
+        # The db started from the cluster its image was built with (.pgstack/db), no initdb.
+        logs = stack(project, name, "logs", "db")
+        assert "ready to accept connections" in logs.stdout, tail(logs)
+        assert "init process complete" not in logs.stdout, tail(logs)
 
         # A failing test fails the command: the test file mounted into the built image.
         failing = project / "test_that_fails.py"
@@ -135,10 +145,10 @@ def test_an_update_keeps_the_projects_own_edit(tmp_path, pgstack_wheel):
     assert first.returncode == 0, tail(first)
     commit_all(project, "the test stack, from the template's v1")
     compose_file = project / "docker-compose.test.yml"
-    env_file = project / ".env.test"
+    dockerfile = project / "Dockerfile.test"
     # The project's edits: one far from what v2 changes, one on the very line v2 changes.
     compose_file.write_text(compose_file.read_text().replace("shm_size: 256m", "shm_size: 512m"))
-    env_file.write_text(env_file.read_text().replace("POSTGRES_DB=app_test", "POSTGRES_DB=ours"))
+    dockerfile.write_text(dockerfile.read_text().replace("ARG UID=1000", "ARG UID=1001"))
     commit_all(project, "our own settings")
 
     files = template / "files"
@@ -148,8 +158,8 @@ def test_an_update_keeps_the_projects_own_edit(tmp_path, pgstack_wheel):
     compose_tpl.write_text(
         compose_tpl.read_text().replace(worker_line, worker_line + " More need more memory.")
     )
-    env_tpl = files / ".env.test.jinja"
-    env_tpl.write_text(env_tpl.read_text().replace("POSTGRES_DB=app_test", "POSTGRES_DB=v2"))
+    docker_tpl = files / "Dockerfile.test.jinja"
+    docker_tpl.write_text(docker_tpl.read_text().replace("ARG UID=1000", "ARG UID=1002"))
     commit_all(template, "v2")
     assert run(template, "git", "tag", "v2").returncode == 0
 
@@ -159,8 +169,8 @@ def test_an_update_keeps_the_projects_own_edit(tmp_path, pgstack_wheel):
     assert "shm_size: 512m" in merged  # the project's edit survived
     assert "More need more memory." in merged  # and v2's change came in
     assert "<<<<<<<" not in merged
-    conflict = env_file.read_text()
-    assert "<<<<<<<" in conflict and "POSTGRES_DB=ours" in conflict and "POSTGRES_DB=v2" in conflict
+    conflict = dockerfile.read_text()
+    assert "<<<<<<<" in conflict and "ARG UID=1001" in conflict and "ARG UID=1002" in conflict
     assert "_commit: v2" in (project / ".pgstack-answers.yml").read_text()
 
     # The check renders from the recorded template and commit, and shows the edits as drift.

@@ -20,11 +20,15 @@ from pgstack.compose_files import builtin_template, render
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 STACK_FILES = {
+    ".devcontainer/.compose-lint.yml",
     ".devcontainer/devcontainer.json",
     ".devcontainer/docker-compose.devcontainer.yml",
     ".env.test",
     ".github/workflows/pgstack-tests.yml",
+    ".pgstack/db/Dockerfile",
+    ".pgstack/db/entrypoint.sh",
     ".pgstack/entrypoint.sh",
+    ".pgstack/pytest-then-exit.py",
     ".pgstack-answers.yml",
     "Dockerfile.test",
     "Dockerfile.test.dockerignore",
@@ -87,7 +91,9 @@ def test_init_writes_the_stack_and_a_second_run_changes_nothing(ledger):
     assert {p: p.stat().st_mtime_ns for p in ledger.rglob("*") if p.is_file()} == stamps
     check = init(ledger, "--check")
     assert check.returncode == 0, output(check)
-    assert f"{len(STACK_FILES)} files match" in check.stdout
+    assert f"{len(STACK_FILES) - 1} files match; 1 kept as yours" in check.stdout
+    # A render of the wheel's template records no path of this machine.
+    assert "_src_path" not in (ledger / ".pgstack-answers.yml").read_text()
 
 
 def test_a_file_of_the_project_is_replaced_only_after_its_diff_and_with_force(ledger):
@@ -211,11 +217,93 @@ def test_an_unreadable_answers_file_is_a_clear_error(ledger):
 def test_a_symlink_in_place_of_a_generated_file_is_not_followed(ledger, tmp_path):
     outside = tmp_path / "outside.txt"
     outside.write_text("not the project's\n")
-    (ledger / ".env.test").symlink_to(outside)
+    (ledger / "docker-compose.test.yml").symlink_to(outside)
     result = init(ledger, "--force")
     assert result.returncode == 1, output(result)
     assert "not a regular file" in result.stderr
     assert outside.read_text() == "not the project's\n"
+
+
+def test_the_projects_own_env_file_is_kept_even_with_force(ledger):
+    """.env.test is the project's settings: written when missing, never replaced."""
+    ours = "POSTGRES_DB=app_test\nLEDGER_CURRENCY=EUR\n"
+    (ledger / ".env.test").write_text(ours)
+    done = init(ledger, "--force")
+    assert done.returncode == 0, output(done)
+    assert "keep      .env.test" in done.stdout
+    assert (ledger / ".env.test").read_text() == ours
+    assert init(ledger, "--check").returncode == 0
+
+
+def test_app_secrets_are_compose_secrets_exported_by_the_entrypoint(tmp_path):
+    answers = {
+        "project_name": "shop",
+        "app_secrets": {"JWT_SECRET": "jwt_secret", "STRIPE_KEY": "stripe_key"},
+        "collect_at_build": True,
+    }
+    render(str(builtin_template()), answers, tmp_path / "out", None)
+    compose = yaml.safe_load((tmp_path / "out/docker-compose.test.yml").read_text())
+    assert compose["secrets"]["stripe_key"] == {"file": "${STRIPE_KEY_FILE:-./secrets/stripe_key}"}
+    tests = compose["services"]["tests"]
+    assert tests["secrets"] == ["postgres_password", "jwt_secret", "stripe_key"]
+    assert not any("SECRET" in key or "KEY" in key for key in tests["environment"])
+    entrypoint = (tmp_path / "out/.pgstack/entrypoint.sh").read_text()
+    assert 'STRIPE_KEY="$(cat "$SECRETS_DIR/stripe_key")"' in entrypoint
+    assert 'printf "JWT_SECRET=\'%s\'\\n" "${JWT_SECRET:-}"' in entrypoint
+    dockerfile = (tmp_path / "out/Dockerfile.test").read_text()
+    # Left out of the image's .env.test, and given placeholders for the build's collection.
+    assert "/^(DATABASE_URL|POSTGRES_PASSWORD|JWT_SECRET|STRIPE_KEY)=/d" in dockerfile
+    assert "STRIPE_KEY=placeholder-" in dockerfile and "--collect-only" in dockerfile
+    shell = subprocess.run(["sh", "-n", tmp_path / "out/.pgstack/entrypoint.sh"], check=False)
+    assert shell.returncode == 0
+
+
+def test_an_app_secret_with_a_bad_name_is_refused(ledger):
+    result = init(ledger, "--data", "app_secrets={jwt secret: ../../etc/passwd}")
+    assert result.returncode == 1, output(result)
+    assert "use an UPPER_CASE variable and a lowercase file name" in result.stderr
+    assert not (ledger / "docker-compose.test.yml").exists()
+
+
+def test_the_postgres_settings_file_of_the_table_is_mounted_into_the_db(tmp_path):
+    shutil.copytree(EXAMPLES / "sql", tmp_path / "api", ignore=shutil.ignore_patterns(".venv"))
+    (tmp_path / "conf").mkdir()
+    (tmp_path / "conf/pg.conf").write_text("fsync = off\n")
+    pyproject = tmp_path / "api/pyproject.toml"
+    pyproject.write_text(
+        pyproject.read_text().replace(
+            "[tool.pgstack]", '[tool.pgstack]\npostgres_conf = "../conf/pg.conf"'
+        )
+    )
+    done = init(tmp_path, "--data", "makefile=none")
+    assert done.returncode == 0, output(done)
+    db = yaml.safe_load((tmp_path / "docker-compose.test.yml").read_text())["services"]["db"]
+    assert db["volumes"] == ["./conf/pg.conf:/etc/postgresql/postgresql.test.conf:ro"]
+    assert db["command"] == ["postgres", "-c", "config_file=/etc/postgresql/postgresql.test.conf"]
+    # makefile=none: the project's make targets are its own business.
+    assert not (tmp_path / "Makefile").exists() and not (tmp_path / "pgstack.mk").exists()
+
+
+def test_this_repositorys_stack_is_the_templates_render(tmp_path):
+    """The repository's own compose files, as committed, are what the template renders with
+    the recorded answers; an edit to one is drift."""
+    root = EXAMPLES.parent
+    answers = yaml.safe_load((root / ".pgstack-answers.yml").read_text())
+    copy = tmp_path / "repo"
+    for name in ("backend", "db", ".pgstack", ".devcontainer", "secrets"):
+        shutil.copytree(root / name, copy / name, ignore=shutil.ignore_patterns(".venv", "*.pyc"))
+    for name in (".pgstack-answers.yml", ".env.test", "docker-compose.test.yml", "Dockerfile.test",
+                 "Dockerfile.test.dockerignore", *answers["requirements_files"],
+                 *answers["constraints_files"]):  # fmt: skip
+        shutil.copy2(root / name, copy / name)
+    (copy / "pgstack").mkdir()
+    check = init(copy, "--check")
+    assert check.returncode == 0, output(check)
+    compose = copy / "docker-compose.test.yml"
+    compose.write_text(compose.read_text().replace("mem_limit: 2g", "mem_limit: 1g", 1))
+    drift = init(copy, "--check")
+    assert drift.returncode == 1, output(drift)
+    assert "-    mem_limit: 1g" in drift.stdout and "+    mem_limit: 2g" in drift.stdout
 
 
 def write(folder: Path, files: dict[str, str]) -> Path:

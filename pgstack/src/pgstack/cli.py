@@ -205,14 +205,16 @@ def _init_compose(
     _findings([source, *answers.findings])
     with compose_files.scratch_folder() as scratch:
         rendered = Path(scratch)
-        compose_files.render(template, answers.values, rendered, vcs_ref)
-        plan = compose_files.plan(rendered, dest)
+        kept_if_present = compose_files.render(template, answers.values, rendered, vcs_ref)
+        plan = compose_files.plan(rendered, dest, kept_if_present)
         for name, diff in plan.diffs.items():
             click.echo(f"\n{name} differs from the template's:\n{diff.rstrip()}")
         for name in plan.created:
             click.echo(f"  {'missing' if check else 'create'}   {name}")
         for name in plan.changed:
             click.echo(f"  {'differs' if check or not force else 'replace'}   {name}")
+        for name in plan.kept:
+            click.echo(f"  keep      {name} (yours: the template writes it only when missing)")
         if check:
             _check_report(plan)
             return
@@ -240,7 +242,8 @@ def _init_compose(
 def _check_report(plan: Plan) -> None:
     """What ``init --compose --check`` found; exit 1 on any missing or differing file."""
     if not plan.created and not plan.changed:
-        click.echo(f"pgstack init --compose --check: {len(plan.unchanged)} files match.")
+        kept = f"; {len(plan.kept)} kept as yours" if plan.kept else ""
+        click.echo(f"pgstack init --compose --check: {len(plan.unchanged)} files match{kept}.")
         return
     fixes = []
     if plan.created:

@@ -40,8 +40,14 @@ class Answers:
     findings: list[Finding] = field(default_factory=list)
 
     def set(self, key: str, value: Any, why: str) -> None:
+        """Answer ``key``; a later answer replaces an earlier one, in its place."""
         self.values[key] = value
-        self.findings.append(Finding(key, f"{_show(value)}: {why}"))
+        finding = Finding(key, f"{_show(value)}: {why}")
+        topics = [f.topic for f in self.findings]
+        if key in topics:
+            self.findings[topics.index(key)] = finding
+        else:
+            self.findings.append(finding)
 
 
 def project_below(dest: Path) -> Path:
@@ -87,18 +93,24 @@ def _detect_found(project: Path, dest: Path, answers: Answers) -> None:
     answers.set("project_name", name, f"from the folder name {dest.name!r}")
     backend = project.relative_to(dest).as_posix()
     answers.set("backend_dir", backend, "the folder of the project's pyproject.toml")
-    _install(project, answers)
+    _install(project, dest, answers)
     table = read_pyproject_table(project / "pyproject.toml")
     where = "[tool.pgstack]"
     if table is None:
         table, where = scan(project).table, "what `pgstack init` finds"
     migrator = table.get("migrator", "alembic")
     answers.set("migrator", migrator, f"{where}")
-    folder = _migrations_folder(project, migrator, table)
+    folder = _inside(dest, project, _migrations_folder(project, migrator, table))
     answers.set(
         "migrations_dir",
         folder,
         "mounted read-only into the runner" if folder else "no migrations folder to mount",
+    )
+    conf = _inside(dest, project, str(table.get("postgres_conf", "")))
+    answers.set(
+        "postgres_conf",
+        conf,
+        f"{where} postgres_conf, mounted into the db" if conf else "the template's settings",
     )
     answers.set("redis", bool(table.get("redis", True)), where)
     answers.set("python_version", *_python_version(project, dest))
@@ -108,14 +120,15 @@ def _detect_found(project: Path, dest: Path, answers: Answers) -> None:
         answers.set("makefile", "own", "no Makefile yet: one that includes pgstack.mk")
 
 
-def _install(project: Path, answers: Answers) -> None:
+def _install(project: Path, dest: Path, answers: Answers) -> None:
     requirements = sorted(p.name for p in project.glob("requirements*.txt") if p.is_file())
     lock = next((project / n for n in ("uv.lock", "poetry.lock") if (project / n).is_file()), None)
     if lock is not None:
         answers.set("install", "uv" if lock.name == "uv.lock" else "poetry", lock.name)
     elif requirements:
         answers.set("install", "requirements", ", ".join(requirements))
-        answers.set("requirements_files", requirements, "every requirements*.txt found")
+        found = [(project / name).relative_to(dest).as_posix() for name in requirements]
+        answers.set("requirements_files", found, "every requirements*.txt found")
     else:
         answers.set("install", "pip", "no lock or requirements file: the project's pyproject.toml")
     declared = _declared(project, requirements, lock)
@@ -165,13 +178,26 @@ def _has_libpq(line: str) -> bool:
 
 
 def _migrations_folder(project: Path, migrator: str, table: dict[str, Any]) -> str:
+    """The migrations folder, as the table names it (relative to ``project``)."""
     if migrator == "sql" and table.get("sql_dir"):
         return str(table["sql_dir"])
     if migrator == "alembic":
         folder = alembic_migrations_folder(project / table.get("alembic_config", "alembic.ini"))
-        if folder is not None and folder.resolve().is_relative_to(project):
-            return folder.resolve().relative_to(project).as_posix()
+        if folder is not None:
+            return str(folder)
     return ""
+
+
+def _inside(dest: Path, project: Path, path: str) -> str:
+    """``path`` (relative to ``project``, or absolute) relative to ``dest``, where the compose
+    files go; empty when none is given or it lies outside ``dest`` (Compose mounts only from
+    there)."""
+    if not path:
+        return ""
+    resolved = (project / path).resolve()
+    if not resolved.is_relative_to(dest):
+        return ""
+    return resolved.relative_to(dest).as_posix()
 
 
 def _python_version(project: Path, dest: Path) -> tuple[str, str]:

@@ -12,6 +12,7 @@ import difflib
 import filecmp
 import shutil
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -29,6 +30,8 @@ class Plan:
     created: list[str] = field(default_factory=list)
     changed: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
+    # Files the template writes only when missing (its _skip_if_exists), which the project has.
+    kept: list[str] = field(default_factory=list)
     diffs: dict[str, str] = field(default_factory=dict)
 
 
@@ -37,8 +40,11 @@ def builtin_template() -> Path:
     return Path(str(resources.files("pgstack") / "compose_template"))
 
 
-def render(template: str, answers: dict[str, Any], into: Path, vcs_ref: str | None) -> None:
-    """Render ``template`` with ``answers`` into the empty folder ``into`` (copier)."""
+def render(
+    template: str, answers: dict[str, Any], into: Path, vcs_ref: str | None
+) -> Callable[[str], bool]:
+    """Render ``template`` with ``answers`` into the empty folder ``into`` (copier). Returns
+    whether a file is one the template writes only when the project lacks it."""
     try:
         import copier
     except ImportError as exc:
@@ -47,7 +53,7 @@ def render(template: str, answers: dict[str, Any], into: Path, vcs_ref: str | No
             "installed here. Install it: pip install 'pgstack[template]'."
         ) from exc
     try:
-        copier.run_copy(
+        worker = copier.run_copy(
             template,
             into,
             data=answers,
@@ -62,9 +68,21 @@ def render(template: str, answers: dict[str, Any], into: Path, vcs_ref: str | No
             f"The compose template {template} could not be rendered: {exc}. Fix the answer "
             f"named above (--data KEY=VALUE, or {ANSWERS_FILE}) or the template."
         ) from exc
+    if template == str(builtin_template()):
+        _forget_source(into / ANSWERS_FILE)
+    match_skip = worker.match_skip
+    return lambda name: bool(match_skip(Path(name)))
 
 
-def plan(rendered: Path, dest: Path) -> Plan:
+def _forget_source(answers: Path) -> None:
+    """Drop the path of the wheel's template from the answers file: it names a folder of
+    this machine, no other, and copier cannot update from it (no git history). Rendering
+    again with a later pgstack is that update."""
+    lines = answers.read_text("utf-8").splitlines(keepends=True)
+    answers.write_text("".join(x for x in lines if not x.startswith("_src_path:")), "utf-8")
+
+
+def plan(rendered: Path, dest: Path, kept_if_present: Callable[[str], bool]) -> Plan:
     """Compare the render with the project's files."""
     result = Plan()
     for path in sorted(p for p in rendered.rglob("*") if p.is_file()):
@@ -72,6 +90,8 @@ def plan(rendered: Path, dest: Path) -> Plan:
         target = dest / name
         if not target.exists():
             result.created.append(name)
+        elif kept_if_present(name):
+            result.kept.append(name)
         elif _same(path, target, answers=name == ANSWERS_FILE):
             result.unchanged.append(name)
         else:

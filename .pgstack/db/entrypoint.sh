@@ -1,5 +1,5 @@
 #!/bin/bash
-# The db image's entrypoint (docker/db/Dockerfile), in front of the postgres image's own.
+# The db image's entrypoint (.pgstack/db/Dockerfile), in front of the postgres image's own.
 #   pgstack-db-entrypoint.sh --seed        at build time: initdb the seed cluster
 #   pgstack-db-entrypoint.sh postgres ...  at start: seed → $PGDATA, password, then the
 #                                          image's docker-entrypoint.sh postgres ...

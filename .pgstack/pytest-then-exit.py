@@ -1,4 +1,4 @@
-"""pytest for the compose runner (scripts/test-entrypoint.sh): `pytest [args]`, ended at once.
+"""pytest for the compose runner (.pgstack/entrypoint.sh): `pytest [args]`, ended at once.
 
 Once the session is over and the atexit handlers have run, the process exits without the
 interpreter's teardown (freeing every module and object of the app, pytest and its
