@@ -35,8 +35,16 @@ def test_two(db_session):
 """
 
 
-def start_waiting_run(project, env: dict[str, str]) -> tuple[subprocess.Popen, str]:
-    """Start `pytest -n 2` on tests that block; return it and a worker's DATABASE_URL."""
+HOWS = ["ctrl-c", "sigint", "sigterm", "sigterm-group", "sigterm-nohup"]
+
+
+def start_waiting_run(project, env: dict[str, str], how: str) -> tuple[subprocess.Popen, str]:
+    """Start `pytest -n 2` on tests that block; return it and a worker's DATABASE_URL.
+
+    It starts with SIGINT at its default, like a terminal's job, whatever this suite was
+    started with; for "sigterm-nohup" with SIGINT ignored, like `nohup pytest &`.
+    """
+    sigint = signal.SIG_IGN if how == "sigterm-nohup" else signal.SIG_DFL
     project.write_test("test_wait", WAITING_TESTS)
     ready = project.path / "ready"
     ready.mkdir()
@@ -51,6 +59,7 @@ def start_waiting_run(project, env: dict[str, str]) -> tuple[subprocess.Popen, s
         stderr=subprocess.STDOUT,
         text=True,
         start_new_session=True,  # its own process group, like a terminal's foreground job
+        preexec_fn=lambda: signal.signal(signal.SIGINT, sigint),  # noqa: PLW1509
     )
     deadline = time.monotonic() + 60
     while len(list(ready.iterdir())) < 2:
@@ -75,7 +84,7 @@ def interrupt(proc: subprocess.Popen, how: str) -> str:
         grace = 60
     elif how == "sigint":  # `kill -INT <pid>`: the controller alone
         proc.send_signal(signal.SIGINT)
-    elif how == "sigterm":  # `docker stop`, `kill`: the controller alone
+    elif how in ("sigterm", "sigterm-nohup"):  # `docker stop`, `kill`: the controller alone
         proc.send_signal(signal.SIGTERM)
     else:  # systemd, `tini -g`: every process, then the controller passes it on
         os.killpg(proc.pid, signal.SIGTERM)
@@ -88,9 +97,9 @@ def interrupt(proc: subprocess.Popen, how: str) -> str:
     return out
 
 
-@pytest.mark.parametrize("how", ["ctrl-c", "sigint", "sigterm", "sigterm-group"])
+@pytest.mark.parametrize("how", HOWS)
 def test_signal_drops_the_runs_databases_on_a_shared_server(project, admin, how):
-    proc, worker_url = start_waiting_run(project, {})
+    proc, worker_url = start_waiting_run(project, {}, how)
     run_prefix = urls.database_of(worker_url).rsplit("_", 1)[0] + "_"  # pgstack_<run>_
     before = [name for name, _ in owned_databases(admin, "pgstack") if name.startswith(run_prefix)]
     assert len(before) >= 3, before  # main, gw0, gw1
@@ -99,10 +108,10 @@ def test_signal_drops_the_runs_databases_on_a_shared_server(project, admin, how)
     assert left == [], f"the interrupted run left {left}"
 
 
-@pytest.mark.parametrize("how", ["ctrl-c", "sigint", "sigterm", "sigterm-group"])
+@pytest.mark.parametrize("how", HOWS)
 def test_signal_stops_the_embedded_servers_and_deletes_their_data(project, shm_dir, how):
     project.server_url = None
-    proc, worker_url = start_waiting_run(project, {"PGSTACK_TMP_DIR": str(shm_dir)})
+    proc, worker_url = start_waiting_run(project, {"PGSTACK_TMP_DIR": str(shm_dir)}, how)
     servers = server_folders(shm_dir)
     assert any(name.startswith("pgstack-pg-") for name in servers), servers
     interrupt(proc, how)

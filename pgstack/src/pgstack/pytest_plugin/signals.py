@@ -6,7 +6,8 @@ xdist worker get SIGINT and unwind together. SIGTERM (`docker stop`, a cancelled
 Python on the spot, with no cleanup. Raised as KeyboardInterrupt instead, the controller
 unwinds; but a worker busy in a test would only be interrupted by execnet 5 s later, while
 `docker stop` kills everything 10 s after its SIGTERM. So the controller passes the
-interrupt on to its workers.
+interrupt on to its workers: as SIGINT, or as SIGTERM when the run was started with SIGINT
+ignored (`nohup … &`, a background job of a script), which its workers inherit.
 
 A worker may get two signals (the group's own, then the controller's): only the first
 interrupts it, so the second cannot break its cleanup half-way. The controller waits a
@@ -69,9 +70,12 @@ def _interrupt_run(signum: int, frame: object) -> None:
 
 
 def _interrupt_workers() -> None:
+    # The workers inherited the controller's ignored SIGINT, if it started with one.
+    ignored = signal.getsignal(signal.SIGINT) == signal.SIG_IGN
+    forward = signal.SIGTERM if ignored else signal.SIGINT
     for worker in _workers:
         # Popen reaps a finished worker first and then sends nothing: never a reused pid.
-        worker.send_signal(signal.SIGINT)
+        worker.send_signal(forward)
 
 
 def _interrupt_once(signum: int, frame: object) -> None:
