@@ -58,6 +58,8 @@ def interrupt_once(project: Path, send: Callable[[subprocess.Popen[bytes]], None
         stdout=subprocess.DEVNULL,
         stderr=subprocess.STDOUT,
         start_new_session=True,  # its own group, like a terminal's foreground job
+        # SIGINT at its default, as in a terminal, even when this ran as `nohup … &`.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # noqa: PLW1509
     )
     while len(list(ready.iterdir())) < 2:
         if proc.poll() is not None:
