@@ -20,6 +20,7 @@ import pytest
 from conftest import Project, assert_nothing_ran, cli, output
 from intruder import Intruder
 from pgstack.errors import PgstackError
+from pgstack.servers import scram
 from pgstack.servers.postgres import EmbeddedPostgres, start_postgres
 from pgstack.servers.process import pid_running
 from pgstack.servers.redis import EmbeddedRedis, start_redis
@@ -126,6 +127,11 @@ def test_each_cluster_has_its_own_password_and_the_log_never_sees_it(shm_dir: Pa
             psycopg.connect(wrong, connect_timeout=5).close()
         with psycopg.connect(second.url) as conn:
             assert conn.execute("SELECT 1").fetchone() == (1,)
+            (stored,) = conn.execute(
+                "SELECT rolpassword FROM pg_authid WHERE rolname = current_user"
+            ).fetchone()
+        # pgstack's verifier (cheap logins for a random password), not libpq's 4096 rounds
+        assert stored.startswith(f"SCRAM-SHA-256${scram.ITERATIONS}:"), stored
         assert first.password not in first.server.log_path.read_text()
     finally:
         first.stop()

@@ -27,7 +27,7 @@ from pgstack.accounts import RunAs, unprivileged_account
 from pgstack.connect_errors import explain
 from pgstack.errors import ServerRefused, ServerStartFailed
 from pgstack.private_dirs import base_dir
-from pgstack.servers import folders, initdb, migrated_clusters
+from pgstack.servers import folders, initdb, migrated_clusters, scram
 from pgstack.servers.binaries import find_postgres_bin, reachable_bin
 from pgstack.servers.process import EmbeddedServer, ServerProcess, Waiter
 from pgstack.wait import wait_until
@@ -185,18 +185,15 @@ def _ready_with_password(password: str) -> Waiter:
 
 
 def _set_password(url: str, password: str) -> None:
-    """Send a SCRAM verifier computed here, so the password itself never reaches the
-    server (nor its log, whatever log_statement says)."""
+    """Send a SCRAM verifier computed here (``scram``: cheap logins, the password itself
+    never reaches the server nor its log, whatever log_statement says)."""
     import psycopg
     from psycopg import sql
 
     with psycopg.connect(url, autocommit=True, connect_timeout=5) as conn:
-        verifier = conn.pgconn.encrypt_password(
-            password.encode(), SUPERUSER.encode(), b"scram-sha-256"
-        )
         conn.execute(
             sql.SQL("ALTER ROLE {} PASSWORD {}").format(
-                sql.Identifier(SUPERUSER), sql.Literal(verifier.decode())
+                sql.Identifier(SUPERUSER), sql.Literal(scram.verifier(password))
             )
         )
 
