@@ -112,3 +112,39 @@ def test_sql_mismatch_names_the_changed_file(bare, admin):
     finally:
         admin.execute(f'DROP DATABASE "{scratch}"')
         lease.close()
+
+
+def test_on_a_private_server_the_template_is_verified_in_place(project, admin):
+    """A run's own embedded server: no scratch clone, the template is read where it is,
+    and afterwards takes no connections again and holds no session."""
+    (project.path / "alembic.ini").write_text(SPLIT_INI)
+    (project.path / "extra").mkdir()
+    environ = {"DATABASE_URL": project.server_url}
+    run_id = new_run_id()
+    lease = RunLease(project.server_url, run_id)
+
+    def ensure():
+        spec = template_spec(load_settings(project.path, environ=environ))
+        return ensure_template(project.server_url, spec, run_id=run_id, private=True)
+
+    def state(name):
+        query = (
+            "SELECT datallowconn, (SELECT count(*) FROM pg_stat_activity a "
+            "WHERE a.datname = d.datname) FROM pg_database d WHERE datname = %s"
+        )
+        return admin.execute(query, (name,)).fetchone()
+
+    try:
+        first = ensure()
+        again = ensure()
+        assert (again.name, again.built, again.stale) == (first.name, False, None)
+        assert state(first.name) == (False, 0)
+
+        (project.path / "extra" / "0002.py").write_text(
+            migration("0002", "0001", "ALTER TABLE items ADD COLUMN note text")
+        )
+        rebuilt = ensure()
+        assert rebuilt.built and rebuilt.stale is not None and "head 0002" in rebuilt.stale
+        assert state(rebuilt.name) == (False, 0)
+    finally:
+        lease.close()

@@ -9,8 +9,6 @@ clones "default"'s template; one with other models gets a template of its own, b
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from pgstack.migrators.django import DjangoMigrator
 from pgstack.progress import StreamReport
 from pgstack.template import ensure_template
@@ -25,7 +23,7 @@ def alias_specs(spec: TemplateSpec) -> dict[str, TemplateSpec | None]:
     specs: dict[str, TemplateSpec | None] = {}
     for alias, own in migrator.own_templates().items():
         # Seeds are rows for "default"'s tables; init scripts (roles, extensions) apply.
-        own_spec = replace(spec, migrator=migrator.for_alias(alias), seed_files=(), seeder=None)
+        own_spec = spec.derived(migrator=migrator.for_alias(alias), seed_files=(), seeder=None)
         specs[alias] = own_spec if own else None
     return specs
 
@@ -37,14 +35,19 @@ def ensure_alias_templates(
     *,
     run_id: str,
     report: StreamReport | None = None,
+    private: bool = False,
 ) -> dict[str, str]:
-    """Each extra alias -> the template its clones come from (built if needed)."""
+    """Each extra alias -> the template its clones come from (built if needed);
+    ``private`` as for ``ensure_template``."""
     found = {}
     for alias, own_spec in alias_specs(spec).items():
         if own_spec is None:
             found[alias] = default_template
         else:
-            found[alias] = ensure_template(admin_url, own_spec, run_id=run_id, report=report).name
+            built = ensure_template(
+                admin_url, own_spec, run_id=run_id, report=report, private=private
+            )
+            found[alias] = built.name
     return found
 
 

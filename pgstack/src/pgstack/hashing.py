@@ -47,6 +47,15 @@ class Snapshot:
         read = tuple((root, tuple((f, f.read_bytes()) for f in _files(root))) for root in roots)
         return cls(read)
 
+    def subset(self, paths: Iterable[Path]) -> Snapshot:
+        """The snapshot of ``paths`` from the bytes already read (a path this one never
+        read is read now): a template derived from another hashes the same bytes."""
+        held = dict(self.roots)
+        roots = sorted({Path(p).resolve() for p in paths})
+        missing = [root for root in roots if root not in held]
+        read = dict(Snapshot.take(missing).roots) if missing else {}
+        return Snapshot(tuple((root, held.get(root, read.get(root, ()))) for root in roots))
+
     def paths(self) -> set[Path]:
         return set(self._by_path)
 

@@ -109,9 +109,17 @@ def start_run(
         collected: list[str] = []
         if launch.postgres is None:
             collected = janitor.collect_dead(lease.connection, settings.prefix)
-        template = ensure_template(admin_url, launch.spec, run_id=launch.run_id, report=report)
+        private = launch.postgres is not None  # this run's own server
+        template = ensure_template(
+            admin_url, launch.spec, run_id=launch.run_id, report=report, private=private
+        )
         alias_templates = ensure_alias_templates(
-            admin_url, launch.spec, template.name, run_id=launch.run_id, report=report
+            admin_url,
+            launch.spec,
+            template.name,
+            run_id=launch.run_id,
+            report=report,
+            private=private,
         )
         if settings.app_role is not None:  # init scripts may create it: check after them
             target_rules.check_app_role(lease.connection, settings.app_role, admin_url)

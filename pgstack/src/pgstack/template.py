@@ -59,10 +59,12 @@ def ensure_template(
     run_id: str,
     timeout: float = 600.0,
     report: progress.StreamReport | None = None,
+    private: bool = False,
 ) -> TemplateResult:
     """Return a complete template for ``spec``, building it if no complete one exists.
 
-    ``report``: where a long build shows its progress (``pgstack.progress``)."""
+    ``report``: where a long build shows its progress (``pgstack.progress``); ``private``:
+    the server is this run's own (embedded), so no other session can need the template."""
     started = time.monotonic()
     spec.check()
     name = spec.name()
@@ -71,7 +73,14 @@ def ensure_template(
         _lock(conn, key, name, admin_url, timeout)
         try:
             built, stale = _ensure_locked(
-                conn, admin_url, spec, name, run_id=run_id, timeout=timeout, report=report
+                conn,
+                admin_url,
+                spec,
+                name,
+                run_id=run_id,
+                timeout=timeout,
+                report=report,
+                private=private,
             )
         finally:
             conn.execute("SELECT pg_advisory_unlock(%s, %s)", (admin.LOCK_NAMESPACE, key))
@@ -114,6 +123,7 @@ def _ensure_locked(
     run_id: str,
     timeout: float,
     report: progress.StreamReport | None,
+    private: bool,
 ) -> tuple[bool, str | None]:
     """(built, why an existing template was rebuilt)."""
     deadline = time.monotonic() + timeout
@@ -137,7 +147,7 @@ def _ensure_locked(
                 spec = replace(spec, rebuild=False)
                 continue
             if stale is None:  # verify once; a rebuilt template holds what the files say
-                stale = mismatch(conn, admin_url, spec, name, run_id=run_id)
+                stale = mismatch(conn, admin_url, spec, name, run_id=run_id, private=private)
             if stale is None:
                 return False, None
             janitor.drop_owned(conn, name, run=marker.run)
@@ -154,13 +164,26 @@ def _ensure_locked(
 
 
 def mismatch(
-    conn: psycopg.Connection, admin_url: str, spec: TemplateSpec, name: str, *, run_id: str
+    conn: psycopg.Connection,
+    admin_url: str,
+    spec: TemplateSpec,
+    name: str,
+    *,
+    run_id: str,
+    private: bool = False,
 ) -> str | None:
-    """What the complete template ``name`` holds that the files on disk do not say, read
-    from a scratch clone (a session on the template itself would make clones fail)."""
+    """What the complete template ``name`` holds that the files on disk do not say.
+
+    On a shared server it is read from a scratch clone: a session on the template itself
+    would make another run's clones of it fail meanwhile. On a ``private`` server (this
+    run's own) nobody else clones it, so it is read in place, which saves a CREATE and a
+    DROP DATABASE; the session is gone before this returns, so this run's clones never
+    wait for it."""
     migrator = spec.migrator
     if isinstance(migrator, NoMigrator | CommandMigrator):
         return None  # they keep no record to compare: no clone needed
+    if private:
+        return _mismatch_in_place(conn, admin_url, spec, name)
     scratch = f"{spec.prefix}_{run_id}_verify"
     url = clone_database(
         conn,
@@ -173,6 +196,30 @@ def mismatch(
         return migrator.mismatch(url)
     finally:
         janitor.drop_owned(conn, scratch, run=run_id)
+
+
+def _mismatch_in_place(
+    conn: psycopg.Connection, admin_url: str, spec: TemplateSpec, name: str
+) -> str | None:
+    """A template takes no connections (so nothing can hold it while runs clone it): let
+    the migrator's one in for the comparison, then close it again."""
+    allow = sql.SQL("ALTER DATABASE {} WITH ALLOW_CONNECTIONS {}")
+    ident = sql.Identifier(name)
+    conn.execute(allow.format(ident, sql.SQL("true")))
+    try:
+        return spec.migrator.mismatch(urls.with_database(admin_url, name))
+    finally:
+        conn.execute(allow.format(ident, sql.SQL("false")))
+        _wait_for_no_sessions(conn, name)
+
+
+def _wait_for_no_sessions(conn: psycopg.Connection, database: str, timeout: float = 5.0) -> None:
+    """A closed session's backend ends a moment after its client: a CREATE DATABASE from
+    the template that still sees it sleeps 100 ms before it looks again."""
+    deadline = time.monotonic() + timeout
+    query = "SELECT count(*) FROM pg_stat_activity WHERE datname = %s"
+    while conn.execute(query, (database,)).fetchone() != (0,) and time.monotonic() < deadline:
+        time.sleep(0.001)
 
 
 def _build(

@@ -5,7 +5,7 @@ name the template a run would use.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -49,6 +49,13 @@ class TemplateSpec:
     def snapshot(self) -> Snapshot:
         """Every schema file, read once: the SQL files run from these same bytes."""
         return Snapshot.take(self.inputs())
+
+    def derived(self, **changes: object) -> TemplateSpec:
+        """This spec with ``changes`` (``dataclasses.replace``), hashing the bytes this one
+        already read instead of reading its files again."""
+        other = replace(self, **changes)  # type: ignore[arg-type]
+        other.__dict__["snapshot"] = self.snapshot.subset(other.inputs())
+        return other
 
     def _fingerprint(self, files: Snapshot | list[Path]) -> str:
         return fingerprint(
