@@ -1,14 +1,16 @@
 """Per-test clones (``fresh_database``), made one ahead and dropped behind, off the tests'
 critical path.
 
-A CREATE DATABASE from the template and a DROP each cost ~7 ms (files copied or unlinked, a
-checkpoint). Two background threads, each with its own connection, make the next clone
-while the current test runs and drop finished ones after it, so a test waits only when
-it needs clones faster than the server can make them.
+A CREATE DATABASE from the template costs ~13 ms and a DROP ~7 ms, mostly waiting for the
+checkpoints FILE_COPY asks for. Background threads, each with its own connection, make the
+next clones while the current test runs and drop finished ones after it, so a test waits
+only when it needs clones faster than the server can make them. Two creators: concurrent
+CREATE DATABASEs share their checkpoints, which nearly halves the time per clone.
 """
 
 from __future__ import annotations
 
+from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 
 import psycopg
@@ -16,6 +18,8 @@ import psycopg
 from pgstack import admin, janitor
 from pgstack.clone import clone_database
 from pgstack.ownership import Marker
+
+CREATORS = 2  # clones in the making at once
 
 
 class FreshClones:
@@ -25,34 +29,45 @@ class FreshClones:
         self._run_id = run_id
         self._base_name = base_name
         self._count = 0
-        self._creator = _Lane(admin_url, f"pgstack-create-{base_name}")
+        self._creators = [
+            _Lane(admin_url, f"pgstack-create{n}-{base_name}") for n in range(CREATORS)
+        ]
         self._dropper = _Lane(admin_url, f"pgstack-drop-{base_name}")
-        self._spare: Future[tuple[str, str]] | None = None
+        # Clones in the making, oldest first, each with the creator that makes it.
+        self._spares: deque[tuple[_Lane, Future[tuple[str, str]]]] = deque()
         self.errors: list[str] = []
 
     def take(self) -> tuple[str, str]:
-        """(name, url) of a new clone; the next one starts being made at once."""
-        spare, self._spare = self._spare, None
-        try:
-            clone = spare.result() if spare is not None else self._create_now()
-        except Exception:
-            clone = self._create_now()  # a failed spare: try once more, and fail loudly
-        self._spare = self._creator.submit(self._create, self._next_name())
+        """(name, url) of a new clone; the next ones start being made at once."""
+        if self._spares:
+            lane, spare = self._spares.popleft()
+            try:
+                clone = spare.result()
+            except Exception:
+                clone = self._create_now(lane)  # a failed spare: try once more, loudly
+        else:
+            lane = self._creators[0]
+            clone = self._create_now(lane)
+        self._spares.append((lane, lane.submit(self._create, lane, self._next_name())))
+        busy = {id(spare_lane) for spare_lane, _ in self._spares}
+        for idle in (c for c in self._creators if id(c) not in busy):
+            self._spares.append((idle, idle.submit(self._create, idle, self._next_name())))
         return clone
 
     def drop(self, name: str) -> None:
         self._dropper.submit(self._drop, name)
 
     def close(self) -> list[str]:
-        """Wait for queued work, drop the unused spare; returns drops that failed."""
-        if self._spare is not None:
+        """Wait for queued work, drop the unused spares; returns drops that failed."""
+        while self._spares:
+            _, spare = self._spares.popleft()
             try:
-                name, _ = self._spare.result()
+                name, _ = spare.result()
                 self.drop(name)
             except Exception as exc:  # nothing was created, nothing to drop
                 self.errors.append(f"spare clone: {exc}")
-            self._spare = None
-        self._creator.close()
+        for creator in self._creators:
+            creator.close()
         self._dropper.close()
         return self.errors
 
@@ -60,12 +75,12 @@ class FreshClones:
         self._count += 1
         return f"{self._base_name}_f{self._count}"
 
-    def _create_now(self) -> tuple[str, str]:
-        return self._creator.submit(self._create, self._next_name()).result()
+    def _create_now(self, lane: _Lane) -> tuple[str, str]:
+        return lane.submit(self._create, lane, self._next_name()).result()
 
-    def _create(self, name: str) -> tuple[str, str]:
+    def _create(self, lane: _Lane, name: str) -> tuple[str, str]:
         url = clone_database(
-            self._creator.connection(),
+            lane.connection(),
             template=self._template,
             name=name,
             marker=Marker(kind="fresh", run=self._run_id),
