@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from pgstack.errors import ConfigError
-from pgstack.hashing import fingerprint
+from pgstack.hashing import Snapshot, fingerprint
 from pgstack.settings import load_settings
 
 from pgstack import environment
@@ -48,6 +48,23 @@ def test_paths_are_relative_to_the_pyproject(tmp_path):
     assert settings.init_dir == tmp_path.resolve() / "app/../db/init"
     assert settings.alembic_config == tmp_path.resolve() / "app/alembic.ini"
     assert settings.sql_dir is None
+
+
+def test_a_snapshot_subset_hashes_the_bytes_already_read(tmp_path):
+    """A derived template (a Django alias's) hashes what its parent read, not the files
+    as they are later; a path the parent never read is read then."""
+    for name in ("migrations", "seeds", "init"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "001.sql").write_text(f"-- {name} 1\n")
+    whole = Snapshot.take([tmp_path / "migrations", tmp_path / "seeds"])
+    (tmp_path / "migrations" / "001.sql").write_text("-- edited after the snapshot\n")
+    part = whole.subset([tmp_path / "migrations", tmp_path / "init"])
+    assert part.read(tmp_path / "migrations" / "001.sql") == b"-- migrations 1\n"
+    assert part.read(tmp_path / "init" / "001.sql") == b"-- init 1\n"
+    assert part.read(tmp_path / "seeds" / "001.sql") is None
+    (tmp_path / "migrations" / "001.sql").write_text("-- migrations 1\n")
+    fresh = Snapshot.take([tmp_path / "init", tmp_path / "migrations"])
+    assert fingerprint(part, base=tmp_path) == fingerprint(fresh, base=tmp_path)
 
 
 def test_fingerprint_follows_content_not_location(tmp_path):
