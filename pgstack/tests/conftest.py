@@ -36,6 +36,13 @@ _SCRUB_PREFIXES = ("PGSTACK_", "PYTEST_XDIST_")
 _SCRUB = {"DATABASE_URL", "REDIS_URL", "PYTEST_ADDOPTS"}
 
 
+@pytest.hookimpl(trylast=True)  # after pytest-randomly's shuffle, which it keeps otherwise
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests marked ``long`` first. xdist hands out tests in this order: a 70 s test that
+    starts last keeps the run going while every other worker has nothing left to do."""
+    items.sort(key=lambda item: item.get_closest_marker("long") is None)
+
+
 @pytest.fixture(scope="session")
 def intruder() -> Intruder:
     """A second local account that tries to get into what pgstack starts (see intruder.py).

@@ -27,6 +27,7 @@ def up_project(project: Project, shm_dir, monkeypatch):
     cli(project, "down")
 
 
+@pytest.mark.long
 def test_up_run_keep_clean_down(up_project):
     project = up_project
     first = cli(project, "up")

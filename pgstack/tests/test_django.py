@@ -214,6 +214,7 @@ def test_pgstack_sets_up_django_without_a_conftest(django_project):
     assert not [name for name in created if name.startswith("test_")], created
 
 
+@pytest.mark.long
 def test_an_app_added_without_touching_the_configuration_rebuilds_the_template(django_project):
     first, state = template_of(django_project.run())
     assert state == "built"
@@ -255,6 +256,7 @@ def test_reuse_db_is_accepted_and_reuses(django_project):
     assert template_of(result) == (name, "reused")
 
 
+@pytest.mark.long
 def test_no_migrations_builds_tables_from_models_in_a_template_of_its_own(django_project):
     migrated, _ = template_of(django_project.run())
     # A field only the model has: with --no-migrations the table comes from the model.

@@ -77,6 +77,7 @@ def _assert_stopped_with(result: pytest.RunResult, what: str) -> None:
     assert broken <= 4, f"the run must stop, not fail every remaining test: {outcomes}"
 
 
+@pytest.mark.long
 @pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["single", "xdist"])
 def test_embedded_postgres_killed_mid_run(project, shm_dir, workers):
     project.server_url = None
@@ -116,6 +117,7 @@ def test_shared_postgres_killed_mid_run_then_restarted(project, restartable_serv
     assert left == [], left
 
 
+@pytest.mark.long
 @pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["single", "xdist"])
 def test_embedded_redis_killed_mid_run(project, shm_dir, workers):
     project.server_url = None

@@ -97,6 +97,7 @@ def interrupt(proc: subprocess.Popen, how: str) -> str:
     return out
 
 
+@pytest.mark.long
 @pytest.mark.parametrize("how", HOWS)
 def test_signal_drops_the_runs_databases_on_a_shared_server(project, admin, how):
     proc, worker_url = start_waiting_run(project, {}, how)
@@ -108,6 +109,7 @@ def test_signal_drops_the_runs_databases_on_a_shared_server(project, admin, how)
     assert left == [], f"the interrupted run left {left}"
 
 
+@pytest.mark.long
 @pytest.mark.parametrize("how", HOWS)
 def test_signal_stops_the_embedded_servers_and_deletes_their_data(project, shm_dir, how):
     project.server_url = None

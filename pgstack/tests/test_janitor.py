@@ -75,6 +75,7 @@ def test_hang(db_session, fresh_database):
 """
 
 
+@pytest.mark.long
 @pytest.mark.reliability
 @pytest.mark.parametrize("xdist", [False, True], ids=["single", "xdist"])
 def test_killed_runs_databases_are_collected_by_the_next_run(project, admin, xdist):

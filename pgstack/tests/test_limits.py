@@ -113,6 +113,7 @@ def small_redis() -> Iterator[str]:
     proc.wait()
 
 
+@pytest.mark.long
 def test_more_workers_than_redis_databases_fails_before_the_run(project, small_redis):
     (project.path / "pyproject.toml").write_text(
         '[tool.pgstack]\nalembic_config = "alembic.ini"\nredis = true\n'

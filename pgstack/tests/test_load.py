@@ -37,6 +37,7 @@ def test_fresh_database_commits(fresh_database):
 """
 
 
+@pytest.mark.long
 def test_eight_runs_at_once_on_one_server(project, restartable_server):
     """On a server of its own, so that "nothing left" can be checked exactly."""
     server = restartable_server

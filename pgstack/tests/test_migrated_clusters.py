@@ -53,6 +53,7 @@ def _server_uid() -> int:
     return account.uid if account is not None else os.geteuid()
 
 
+@pytest.mark.long
 def test_a_second_cold_run_starts_from_the_migrated_cluster(project, tmp_dir):
     project.write_test("test_items", USES_SCHEMA)
     name, state, ready = _cold_run(project, tmp_dir)
@@ -67,6 +68,7 @@ def test_a_second_cold_run_starts_from_the_migrated_cluster(project, tmp_dir):
     assert _entries(tmp_dir) == [entry]
 
 
+@pytest.mark.long
 def test_a_changed_schema_builds_again_and_the_oldest_entry_goes(project, tmp_dir):
     project.write_test("test_items", USES_SCHEMA)
     first, _, _ = _cold_run(project, tmp_dir)
@@ -79,6 +81,7 @@ def test_a_changed_schema_builds_again_and_the_oldest_entry_goes(project, tmp_di
     assert new != old
 
 
+@pytest.mark.long
 def test_cluster_cache_mb_0_keeps_no_cluster(project, tmp_dir):
     project.write_test("test_items", USES_SCHEMA)
     _, state, ready = _cold_run(project, tmp_dir, PGSTACK_CLUSTER_CACHE_MB="0")
@@ -88,6 +91,7 @@ def test_cluster_cache_mb_0_keeps_no_cluster(project, tmp_dir):
     assert state == "built" and FROM_CACHE not in ready, ready
 
 
+@pytest.mark.long
 @pytest.mark.parametrize("spoil", ["open to others", "another owner"])
 def test_a_cached_cluster_that_is_not_private_and_ours_is_not_used(project, tmp_dir, spoil):
     project.write_test("test_items", USES_SCHEMA)

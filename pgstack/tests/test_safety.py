@@ -95,6 +95,7 @@ def test_fails(fresh_database):
 """
 
 
+@pytest.mark.long
 def test_lookalikes_survive_every_cleanup_path(admin, project):
     for name, comment in LOOKALIKE_COMMENTS.items():
         admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))

@@ -275,6 +275,7 @@ def _slots_of(url: str, runs: set[str]) -> list[str]:
         client.close()
 
 
+@pytest.mark.long
 @pytest.mark.parametrize("workers", [[], ["-n", "1"]], ids=["single", "xdist"])
 def test_two_runs_on_one_redis_get_their_own_databases(project, redis_server, shm_dir, workers):
     (project.path / "pyproject.toml").write_text(REDIS_PROJECT)

@@ -36,6 +36,7 @@ def _header(result) -> str:
     return "\n".join(line for line in result.outlines if line.startswith("pgstack:"))
 
 
+@pytest.mark.long
 @pytest.mark.reliability
 def test_a_revision_outside_the_hashed_inputs_rebuilds_the_template(project):
     (project.path / "alembic.ini").write_text(SPLIT_INI)
