@@ -1,4 +1,4 @@
-"""Per-test clones (``fresh_database``), made one ahead and dropped behind, off the tests'
+"""Per-test clones (``fresh_database``), made ahead and dropped behind, off the tests'
 critical path.
 
 A CREATE DATABASE from the template costs ~13 ms and a DROP ~7 ms, mostly waiting for the
