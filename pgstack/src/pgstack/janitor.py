@@ -58,7 +58,7 @@ def collect_dead(conn: psycopg.Connection, prefix: str) -> list[str]:
     """
     dropped = []
     for entry in Inventory.take(conn, prefix).collectable():
-        if _has_sessions(conn, entry.name):
+        if has_sessions(conn, entry.name):
             continue  # in use: a later run collects it once nobody is connected
         try:
             if drop_owned(conn, entry.name, run=entry.marker.run, force=False):
@@ -68,8 +68,9 @@ def collect_dead(conn: psycopg.Connection, prefix: str) -> list[str]:
     return dropped
 
 
-def _has_sessions(conn: psycopg.Connection, database: str) -> bool:
-    """Checked first: a plain DROP waits 5 s for the sessions to go before it gives up."""
+def has_sessions(conn: psycopg.Connection, database: str) -> bool:
+    """Whether another session is on ``database``. Checked before a plain DROP, which waits
+    5 s for the sessions to go before it gives up."""
     row = conn.execute(
         "SELECT 1 FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid() LIMIT 1",
         (database,),

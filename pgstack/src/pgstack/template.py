@@ -217,8 +217,7 @@ def _wait_for_no_sessions(conn: psycopg.Connection, database: str, timeout: floa
     """A closed session's backend ends a moment after its client: a CREATE DATABASE from
     the template that still sees it sleeps 100 ms before it looks again."""
     deadline = time.monotonic() + timeout
-    query = "SELECT count(*) FROM pg_stat_activity WHERE datname = %s"
-    while conn.execute(query, (database,)).fetchone() != (0,) and time.monotonic() < deadline:
+    while janitor.has_sessions(conn, database) and time.monotonic() < deadline:
         time.sleep(0.001)
 
 
