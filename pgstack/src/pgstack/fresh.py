@@ -39,19 +39,17 @@ class FreshClones:
 
     def take(self) -> tuple[str, str]:
         """(name, url) of a new clone; the next ones start being made at once."""
-        if self._spares:
-            lane, spare = self._spares.popleft()
-            try:
-                clone = spare.result()
-            except Exception:
-                clone = self._create_now(lane)  # a failed spare: try once more, loudly
-        else:
-            lane = self._creators[0]
-            clone = self._create_now(lane)
-        self._spares.append((lane, lane.submit(self._create, lane, self._next_name())))
-        busy = {id(spare_lane) for spare_lane, _ in self._spares}
-        for idle in (c for c in self._creators if id(c) not in busy):
-            self._spares.append((idle, idle.submit(self._create, idle, self._next_name())))
+        if not self._spares:  # the first clone: made now, and every creator starts the next
+            clone = self._create_now(self._creators[0])
+            for lane in self._creators:
+                self._make_spare(lane)
+            return clone
+        lane, spare = self._spares.popleft()
+        try:
+            clone = spare.result()
+        except Exception:
+            clone = self._create_now(lane)  # a failed spare: try once more, loudly
+        self._make_spare(lane)  # each creator always has one clone in the making
         return clone
 
     def drop(self, name: str) -> None:
@@ -74,6 +72,9 @@ class FreshClones:
     def _next_name(self) -> str:
         self._count += 1
         return f"{self._base_name}_f{self._count}"
+
+    def _make_spare(self, lane: _Lane) -> None:
+        self._spares.append((lane, lane.submit(self._create, lane, self._next_name())))
 
     def _create_now(self, lane: _Lane) -> tuple[str, str]:
         return lane.submit(self._create, lane, self._next_name()).result()
