@@ -52,9 +52,8 @@ class Snapshot:
         read is read now): a template derived from another hashes the same bytes."""
         held = dict(self.roots)
         roots = sorted({Path(p).resolve() for p in paths})
-        missing = [root for root in roots if root not in held]
-        read = dict(Snapshot.take(missing).roots) if missing else {}
-        return Snapshot(tuple((root, held.get(root, read.get(root, ()))) for root in roots))
+        held.update(Snapshot.take(root for root in roots if root not in held).roots)
+        return Snapshot(tuple((root, held[root]) for root in roots))
 
     def paths(self) -> set[Path]:
         return set(self._by_path)

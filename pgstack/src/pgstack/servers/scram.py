@@ -19,15 +19,15 @@ import os
 ITERATIONS = 32
 
 
-def verifier(password: str, *, iterations: int = ITERATIONS) -> str:
+def verifier(password: str) -> str:
     """The verifier to send as ``ALTER ROLE … PASSWORD``: the password itself never
     reaches the server (nor its log)."""
     salt = os.urandom(16)
-    salted = hashlib.pbkdf2_hmac("sha256", password.encode(), salt, iterations)
+    salted = hashlib.pbkdf2_hmac("sha256", password.encode(), salt, ITERATIONS)
     client_key = hmac.digest(salted, b"Client Key", "sha256")
     server_key = hmac.digest(salted, b"Server Key", "sha256")
     stored_key = hashlib.sha256(client_key).digest()
-    return f"SCRAM-SHA-256${iterations}:{_b64(salt)}${_b64(stored_key)}:{_b64(server_key)}"
+    return f"SCRAM-SHA-256${ITERATIONS}:{_b64(salt)}${_b64(stored_key)}:{_b64(server_key)}"
 
 
 def _b64(data: bytes) -> str:
