@@ -9,6 +9,8 @@ clones "default"'s template; one with other models gets a template of its own, b
 
 from __future__ import annotations
 
+import psycopg
+
 from pgstack.migrators.django import DjangoMigrator
 from pgstack.progress import StreamReport
 from pgstack.template import ensure_template
@@ -36,16 +38,17 @@ def ensure_alias_templates(
     run_id: str,
     report: StreamReport | None = None,
     private: bool = False,
+    conn: psycopg.Connection | None = None,
 ) -> dict[str, str]:
     """Each extra alias -> the template its clones come from (built if needed);
-    ``private`` as for ``ensure_template``."""
+    ``private`` and ``conn`` as for ``ensure_template``."""
     found = {}
     for alias, own_spec in alias_specs(spec).items():
         if own_spec is None:
             found[alias] = default_template
         else:
             built = ensure_template(
-                admin_url, own_spec, run_id=run_id, report=report, private=private
+                admin_url, own_spec, run_id=run_id, report=report, private=private, conn=conn
             )
             found[alias] = built.name
     return found

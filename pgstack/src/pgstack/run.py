@@ -111,7 +111,12 @@ def start_run(
             collected = janitor.collect_dead(lease.connection, settings.prefix)
         private = launch.postgres is not None  # this run's own server
         template = ensure_template(
-            admin_url, launch.spec, run_id=launch.run_id, report=report, private=private
+            admin_url,
+            launch.spec,
+            run_id=launch.run_id,
+            report=report,
+            private=private,
+            conn=lease.connection,
         )
         alias_templates = ensure_alias_templates(
             admin_url,
@@ -120,6 +125,7 @@ def start_run(
             run_id=launch.run_id,
             report=report,
             private=private,
+            conn=lease.connection,
         )
         if settings.app_role is not None:  # init scripts may create it: check after them
             target_rules.check_app_role(lease.connection, settings.app_role, admin_url)

@@ -60,20 +60,23 @@ def ensure_template(
     timeout: float = 600.0,
     report: progress.StreamReport | None = None,
     private: bool = False,
+    conn: psycopg.Connection | None = None,
 ) -> TemplateResult:
     """Return a complete template for ``spec``, building it if no complete one exists.
 
     ``report``: where a long build shows its progress (``pgstack.progress``); ``private``:
-    the server is this run's own (embedded), so no other session can need the template."""
+    the server is this run's own (embedded), so no other session can need the template;
+    ``conn``: an admin session of ``admin_url`` to work through (the run's lease: a connect
+    costs more than the whole check of a reused template), else one of its own."""
     started = time.monotonic()
     spec.check()
     name = spec.name()
     key = admin.lock_key("template:" + name)
-    with admin.connect(admin_url) as conn:
-        _lock(conn, key, name, admin_url, timeout)
+    with contextlib.nullcontext(conn) if conn else admin.connect(admin_url) as session:
+        _lock(session, key, name, admin_url, timeout)
         try:
             built, stale = _ensure_locked(
-                conn,
+                session,
                 admin_url,
                 spec,
                 name,
@@ -83,7 +86,7 @@ def ensure_template(
                 private=private,
             )
         finally:
-            conn.execute("SELECT pg_advisory_unlock(%s, %s)", (admin.LOCK_NAMESPACE, key))
+            session.execute("SELECT pg_advisory_unlock(%s, %s)", (admin.LOCK_NAMESPACE, key))
     return TemplateResult(name, built, time.monotonic() - started, stale)
 
 
