@@ -155,7 +155,7 @@ venv: $(STAMP) ## Create .venv with pinned dependencies (every target does on fi
 $(STAMP): requirements-dev.txt pgstack/pyproject.toml backend/pyproject.toml
 	$(INSTALL) $(VENV) -r requirements-dev.txt
 	$(INSTALL) $(VENV) --no-deps --no-build-isolation -e ./pgstack -e ./backend
-	@$(BIN)/python -m compileall -q -j 0 -x compose_template pgstack/src backend/app  # see scripts/install.sh
+	@$(if $(PYTHONDONTWRITEBYTECODE),$(BIN)/python -m compileall -q -j 0 -x compose_template pgstack/src backend/app)  # see scripts/install.sh
 	@touch $@
 
 lint: $(STAMP) ## ruff lint + format check, mypy (strict, pgstack/src), compose-lint, compose files vs the template (changes nothing)

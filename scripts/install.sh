@@ -33,10 +33,12 @@ find_uv() {
 
 if uv="$(find_uv)"; then
     [[ -x $venv/bin/python ]] || "$uv" venv --quiet --allow-existing --python "$python" "$venv"
-    # --compile-bytecode: pip compiles at install too. Without it, where
-    # PYTHONDONTWRITEBYTECODE is set (CI, containers) every process compiles every module
-    # it imports from source again: half the CPU of a run's start-up.
-    exec "$uv" pip install --quiet --compile-bytecode --python "$venv/bin/python" "$@"
+    # Where PYTHONDONTWRITEBYTECODE is set (CI, containers) Python never caches bytecode, so
+    # every process compiles every module it imports from source again (half the CPU of a
+    # run's start-up): compile it all now. Elsewhere the first import of each module writes
+    # its bytecode, which costs less than compiling every installed file up front.
+    exec "$uv" pip install --quiet ${PYTHONDONTWRITEBYTECODE:+--compile-bytecode} \
+        --python "$venv/bin/python" "$@"
 fi
 [[ -x $venv/bin/python ]] || "$python" -m venv "$venv"
 # A venv that uv made has no pip of its own.
