@@ -8,7 +8,10 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+# .venv holds what `make test` needs (the backend's test extra) once TEST_STAMP exists, and
+# everything in requirements-dev.txt (what every other target needs) once STAMP does.
 STAMP := $(VENV)/.installed
+TEST_STAMP := $(VENV)/.installed-test
 # Extra pytest arguments, e.g. make test PYTEST_ARGS="-k customers -x"
 PYTEST_ARGS ?=
 WORKERS ?= auto
@@ -77,7 +80,7 @@ check: $(CHECK) ## What CI runs (.ci/run): lint (ruff, mypy, compose-lint), ever
 
 test: $(if $(filter compose,$(SERVERS)),test-docker,test-embedded) ## The suite, -n WORKERS, no coverage; SERVERS=embedded (default) or compose (= test-docker)
 
-test-embedded: $(STAMP)
+test-embedded: $(TEST_STAMP)
 	cd backend && ../$(BIN)/pytest -n $(WORKERS) $(SHARD_ARGS) $(PYTEST_ARGS)
 
 test-docker: ## test in the compose stack: builds the runner image, runs the suite, removes the stack
@@ -85,17 +88,17 @@ test-docker: ## test in the compose stack: builds the runner image, runs the sui
 	$(COMPOSE) run --rm $(DOCKER_WORKERS) tests $(SHARD_ARGS) $(PYTEST_ARGS); rc=$$?; \
 		$(COMPOSE) down -v --remove-orphans >/dev/null 2>&1; exit $$rc
 
-test-fast: $(STAMP) ## test minus the tests marked slow (embedded servers; no SHARD)
+test-fast: $(TEST_STAMP) ## test minus the tests marked slow (embedded servers; no SHARD)
 	cd backend && ../$(BIN)/pytest -n $(WORKERS) -m "not slow" $(PYTEST_ARGS)
 
-test-coverage: $(STAMP) ## test + coverage of backend/app, fails under 90 % (embedded; in check)
+test-coverage: $(TEST_STAMP) ## test + coverage of backend/app, fails under 90 % (embedded; in check)
 	cd backend && ../$(BIN)/pytest -n $(WORKERS) -p randomly --cov=app \
 		--cov-report=term-missing:skip-covered --cov-fail-under=90 $(PYTEST_ARGS)
 
-test-repeat: $(STAMP) ## test REPEAT times, -n 2, a new random order each; stops at a failure, prints its seed
+test-repeat: $(TEST_STAMP) ## test REPEAT times, -n 2, a new random order each; stops at a failure, prints its seed
 	@$(SCRIPT_ENV) scripts/test-repeat.sh $(REPEAT) $(PYTEST_ARGS)
 
-test-shards: $(STAMP) ## Runs no test: checks SHARD=1/3..3/3 are disjoint and cover the suite
+test-shards: $(TEST_STAMP) ## Runs no test: checks SHARD=1/3..3/3 are disjoint and cover the suite
 	$(BIN)/python scripts/check_shards.py --splits 3
 
 ##@ pgstack itself (pgstack/tests, examples/, e2e/)
@@ -134,7 +137,7 @@ check-package: $(STAMP) ## pgstack's sdist + wheel: twine check, then a smoke su
 
 up: up-$(SERVERS) ## Start them: SERVERS=embedded: `pgstack up` (persistent servers); compose: the stack's db + redis
 
-up-embedded: $(STAMP)
+up-embedded: $(TEST_STAMP)
 	$(BIN)/pgstack --project backend up
 
 up-compose:
@@ -142,7 +145,7 @@ up-compose:
 
 down: down-$(SERVERS) ## Stop what up started (compose: also removes containers, networks, volumes)
 
-down-embedded: $(STAMP)
+down-embedded: $(TEST_STAMP)
 	$(BIN)/pgstack --project backend down
 
 down-compose:
@@ -152,11 +155,22 @@ down-compose:
 
 venv: $(STAMP) ## Create .venv with pinned dependencies (every target does on first use)
 
+# Versions come from requirements-dev.txt either way (-c: constraints). Where
+# PYTHONDONTWRITEBYTECODE is set the sources are compiled too: see scripts/install.sh.
+COMPILE_SOURCES := $(if $(PYTHONDONTWRITEBYTECODE),$(BIN)/python -m compileall -q -j 0 \
+	-x compose_template pgstack/src backend/app)
+
+$(TEST_STAMP): requirements-dev.txt pgstack/pyproject.toml backend/pyproject.toml
+	$(INSTALL) $(VENV) -c requirements-dev.txt setuptools
+	$(INSTALL) $(VENV) -c requirements-dev.txt --no-build-isolation -e ./pgstack -e './backend[test]'
+	@$(COMPILE_SOURCES)
+	@touch $@
+
 $(STAMP): requirements-dev.txt pgstack/pyproject.toml backend/pyproject.toml
 	$(INSTALL) $(VENV) -r requirements-dev.txt
 	$(INSTALL) $(VENV) --no-deps --no-build-isolation -e ./pgstack -e ./backend
-	@$(if $(PYTHONDONTWRITEBYTECODE),$(BIN)/python -m compileall -q -j 0 -x compose_template pgstack/src backend/app)  # see scripts/install.sh
-	@touch $@
+	@$(COMPILE_SOURCES)
+	@touch $@ $(TEST_STAMP)
 
 lint: $(STAMP) ## ruff lint + format check, mypy (strict, pgstack/src), compose-lint, compose files vs the template (changes nothing)
 	$(BIN)/ruff check .
