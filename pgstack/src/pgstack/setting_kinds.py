@@ -182,6 +182,7 @@ KINDS: dict[str, Kind] = {
     "allow_any_server": _FLAG,
     "tmp_dir": _PATH,
     "cluster_cache_mb": _MEGABYTES,
+    "gc_freeze": _FLAG,
 }
 # Settings that name files or folders: load_settings resolves them against the project.
 PATH_SETTINGS = frozenset(key for key, kind in KINDS.items() if kind is _PATH or kind is _PATHS)

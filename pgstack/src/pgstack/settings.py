@@ -101,6 +101,8 @@ class Settings:
     tmp_dir: Path = field(default_factory=lambda: Path(_default_tmp_dir()))
     # Megabytes of migrated clusters kept in tmp_dir for the next cold run (0: none).
     cluster_cache_mb: int = 1024
+    # Freeze what the imports and collection made out of the garbage collector's scans.
+    gc_freeze: bool = True
 
     @property
     def command_folder(self) -> Path:

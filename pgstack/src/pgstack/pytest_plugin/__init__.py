@@ -1,5 +1,6 @@
-"""pgstack's pytest plugin: the run's lifecycle (hooks), its report, failed tests, fixtures.
-With pgstack.django, the only place that imports pytest."""
+"""pgstack's pytest plugin: the run's lifecycle (hooks), its report, failed tests, fixtures,
+the garbage collector's freeze (gc_freeze). With pgstack.django, the only place that
+imports pytest."""
 
 from pgstack.pytest_plugin.async_fixtures import (
     _pgstack_async,  # noqa: F401
@@ -26,6 +27,7 @@ from pgstack.pytest_plugin.fixtures import (
     redis_client,
     redis_url,
 )
+from pgstack.pytest_plugin.gc_freeze import pytest_collection_finish, pytest_sessionstart
 from pgstack.pytest_plugin.hooks import (
     pytest_addoption,
     pytest_configure,
@@ -50,12 +52,14 @@ __all__ = [
     "fresh_database",
     "pgstack_worker",
     "pytest_addoption",
+    "pytest_collection_finish",
     "pytest_configure",
     "pytest_fixture_setup",
     "pytest_load_initial_conftests",
     "pytest_report_header",
     "pytest_runtest_makereport",
     "pytest_runtest_teardown",
+    "pytest_sessionstart",
     "pytest_terminal_summary",
     "pytest_xdist_newgateway",
     "redis_client",
