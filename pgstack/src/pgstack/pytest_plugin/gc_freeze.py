@@ -2,9 +2,10 @@
 of the garbage collector's reach (``gc.freeze``; the ``gc_freeze`` setting, on by default).
 
 Each full collection during the tests, and the five that pytest runs at its exit, would
-otherwise walk that whole heap again: 10-15 % of a suite's CPU time. Objects made later, by
-tests and fixtures, are collected as usual, and frozen ones are still freed when nothing
-refers to them: only reference cycles made before the tests start stay in memory.
+otherwise walk that whole heap again: about a fifth of the example backend suite's CPU.
+Objects made later, by tests and fixtures, are collected as usual, and frozen ones are
+still freed when nothing refers to them: only reference cycles made before the tests start
+stay in memory.
 """
 
 from __future__ import annotations
