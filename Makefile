@@ -166,7 +166,8 @@ $(TEST_STAMP): requirements-dev.txt pgstack/pyproject.toml backend/pyproject.tom
 	@$(COMPILE_SOURCES)
 	@touch $@
 
-$(STAMP): requirements-dev.txt pgstack/pyproject.toml backend/pyproject.toml
+# After TEST_STAMP (order only): with make -j the two never install into .venv at once.
+$(STAMP): requirements-dev.txt pgstack/pyproject.toml backend/pyproject.toml | $(TEST_STAMP)
 	$(INSTALL) $(VENV) -r requirements-dev.txt
 	$(INSTALL) $(VENV) --no-deps --no-build-isolation -e ./pgstack -e ./backend
 	@$(COMPILE_SOURCES)
