@@ -72,7 +72,7 @@ def ensure_template(
     spec.check()
     name = spec.name()
     key = admin.lock_key("template:" + name)
-    with contextlib.nullcontext(conn) if conn else admin.connect(admin_url) as session:
+    with contextlib.nullcontext(conn) if conn is not None else admin.connect(admin_url) as session:
         _lock(session, key, name, admin_url, timeout)
         try:
             built, stale = _ensure_locked(
