@@ -1,5 +1,5 @@
 """The plugin freezes what imports and collection made out of the garbage collector's scans
-(``gc_freeze``), in the controller and in every xdist worker, unless told not to."""
+(``gc_freeze``; checked in an xdist worker), unless told not to."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ def test_frozen():
 """
 
 
-def test_imports_and_collection_are_frozen_in_each_worker(project: Project) -> None:
+def test_imports_and_collection_are_frozen_in_an_xdist_worker(project: Project) -> None:
     project.write_test("test_frozen", FROZEN_TEST)
     result = project.run("-n", "2", env={"EXPECT_FROZEN": "1"})
     assert result.ret == 0, output(result)
