@@ -62,7 +62,11 @@ def test_eight_runs_at_once_on_one_server(project, restartable_server):
         assert "11 passed" in out, out
 
     headers = [
-        re.search(r"pgstack: run (\w+), .* template (\w+) \((built|reused)\)", out)
+        re.search(
+            r"pgstack: run (\w+), .* template (\w+) \((built|reused)(?:, built meanwhile by "
+            r"run (\w+))?\)",
+            out,
+        )
         for out in outputs
     ]
     assert all(headers), outputs
@@ -70,6 +74,9 @@ def test_eight_runs_at_once_on_one_server(project, restartable_server):
     assert len(run_ids) == RUNS, "every run has its own id (its databases' names)"
     assert len({h.group(2) for h in headers}) == 1, "all runs share one template"
     assert sorted(h.group(3) for h in headers) == ["built"] + ["reused"] * (RUNS - 1)
+    builder = next(h.group(1) for h in headers if h.group(3) == "built")
+    # A run that waited for the build names the run that built it.
+    assert {h.group(4) for h in headers} <= {None, builder}, outputs
 
     with server.admin() as admin:
         left = [name for name, _ in owned_databases(admin, "pgstack")]

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
+import time
 import uuid
 
 import pytest
 from conftest import assert_nothing_ran
-from pgstack.ownership import Marker
+from pgstack.ownership import Marker, read_marker
 
 PASSING = """
 from sqlalchemy import text
@@ -156,3 +160,46 @@ def test_foreign_database_with_template_name_is_refused(project, admin):
         assert admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
     finally:
         admin.execute(sql.SQL("DROP DATABASE {}").format(sql.Identifier(name)))
+
+
+@pytest.mark.reliability
+def test_a_run_that_waited_for_another_runs_build_names_that_run(project, admin):
+    """Two runs at once (the compose runner starts `pgstack prepare` beside pytest): the one
+    that waited for the other's build says so, instead of a bare "reused"."""
+    from pgstack.migrators import migrator_for
+    from pgstack.settings import load_settings
+    from pgstack.template_spec import TemplateSpec
+
+    project.write_migration("0002slow", "0001", "SELECT pg_sleep(4)")
+    project.write_test("test_ok", PASSING)
+    migrator = migrator_for(load_settings(project.path))
+    spec = TemplateSpec(migrator, None, (), project.path, "pgstack")
+    builder = subprocess.Popen(
+        [sys.executable, "-m", "pgstack.cli", "--project", str(project.path), "prepare"],
+        env={**os.environ, "DATABASE_URL": project.server_url},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        building = False
+        deadline = time.monotonic() + 30
+        while not building and builder.poll() is None and time.monotonic() < deadline:
+            exists, marker = read_marker(admin, spec.name())
+            building = exists and marker is not None and marker.state == "building"
+            time.sleep(0.05)
+        assert building, "the first run never started building"
+        waiting = project.run()
+    finally:
+        built_output = builder.communicate(timeout=60)[0]
+    assert builder.returncode == 0, built_output
+    assert f"template {spec.name()} built" in built_output, built_output
+    waiting.assert_outcomes(passed=1)
+    line = _template_line(waiting)
+    match = re.search(rf"template {spec.name()} \(reused, built meanwhile by run (\w+)\)", line)
+    assert match, line
+    exists, marker = read_marker(admin, spec.name())
+    assert exists and marker is not None and marker.run == match.group(1)
+
+    # The next run found it complete: a plain reuse.
+    assert _template(project.run()) == (spec.name(), "reused")

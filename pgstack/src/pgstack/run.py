@@ -36,12 +36,13 @@ class Run:
     timings: dict[str, float] = field(default_factory=dict)  # seconds since launch
     template_built: bool = False
     template_stale: str | None = None  # why a complete template was rebuilt (TemplateResult)
+    template_built_by: str | None = None  # the run that built it while this one waited
     collected: list[str] = field(default_factory=list)  # dead runs' databases dropped
     _closed: bool = False
 
     @property
     def template_state(self) -> str:
-        return template_state(self.template_built, self.template_stale)
+        return template_state(self.template_built, self.template_stale, self.template_built_by)
 
     @property
     def postgres(self) -> EmbeddedPostgres | None:
@@ -151,7 +152,14 @@ def start_run(
             alias_templates=alias_templates,
         )
         return Run(
-            plan, launch, lease, timings, template.built, template.stale, collected=collected
+            plan,
+            launch,
+            lease,
+            timings,
+            template.built,
+            template.stale,
+            template.built_by,
+            collected=collected,
         )
     except BaseException:
         if lease is not None:

@@ -39,17 +39,22 @@ class TemplateResult:
     # Why an existing complete template was rebuilt: it did not hold what the files on disk
     # say (an input the hash does not cover changed).
     stale: str | None = None
+    # The run that built the reused template while this one waited for its lock (e.g. the
+    # compose runner's `pgstack prepare`, started beside pytest).
+    built_by: str | None = None
 
     @property
     def state(self) -> str:
-        return template_state(self.built, self.stale)
+        return template_state(self.built, self.stale, self.built_by)
 
 
-def template_state(built: bool, stale: str | None) -> str:
-    """``built``, ``reused`` or ``rebuilt``: the word run headers show."""
+def template_state(built: bool, stale: str | None, built_by: str | None = None) -> str:
+    """``built``, ``reused``, ``rebuilt`` or who built it meanwhile: what run headers show."""
     if stale is not None:
         return "rebuilt"
-    return "built" if built else "reused"
+    if built:
+        return "built"
+    return f"reused, built meanwhile by run {built_by}" if built_by is not None else "reused"
 
 
 def ensure_template(
@@ -73,9 +78,9 @@ def ensure_template(
     name = spec.name()
     key = admin.lock_key("template:" + name)
     with contextlib.nullcontext(conn) if conn is not None else admin.connect(admin_url) as session:
-        _lock(session, key, name, admin_url, timeout)
+        incomplete = _lock(session, key, name, admin_url, timeout)
         try:
-            built, stale = _ensure_locked(
+            built, stale, marker_run = _ensure_locked(
                 session,
                 admin_url,
                 spec,
@@ -87,7 +92,8 @@ def ensure_template(
             )
         finally:
             session.execute("SELECT pg_advisory_unlock(%s, %s)", (admin.LOCK_NAMESPACE, key))
-    return TemplateResult(name, built, time.monotonic() - started, stale)
+    built_by = marker_run if incomplete and not built and stale is None else None
+    return TemplateResult(name, built, time.monotonic() - started, stale, built_by)
 
 
 def stale_note(name: str, stale: str) -> str:
@@ -99,12 +105,19 @@ def stale_note(name: str, stale: str) -> str:
     )
 
 
-def _lock(conn: psycopg.Connection, key: int, name: str, admin_url: str, timeout: float) -> None:
+def _lock(conn: psycopg.Connection, key: int, name: str, admin_url: str, timeout: float) -> bool:
+    """Take the template's lock; True when another run held it while the template was not
+    complete (so that run was building it)."""
+    incomplete: list[bool] = []
+
     def acquire() -> None:
         row = conn.execute(
             "SELECT pg_try_advisory_lock(%s, %s)", (admin.LOCK_NAMESPACE, key)
         ).fetchone()
         if not (row and row[0]):
+            if not incomplete:  # the first time only: what the holder found
+                exists, marker = read_marker(conn, name)
+                incomplete.append(not exists or marker is None or marker.state != "complete")
             # not a PgstackError: wait_until retries it until the deadline
             raise BlockingIOError("another run is building this template")
 
@@ -115,6 +128,7 @@ def _lock(conn: psycopg.Connection, key: int, name: str, admin_url: str, timeout
         fix="Another test run holds it while it migrates; wait for it, or stop it.",
         interval=0.05,
     )
+    return bool(incomplete and incomplete[0])
 
 
 def _ensure_locked(
@@ -127,8 +141,8 @@ def _ensure_locked(
     timeout: float,
     report: progress.StreamReport | None,
     private: bool,
-) -> tuple[bool, str | None]:
-    """(built, why an existing template was rebuilt)."""
+) -> tuple[bool, str | None, str | None]:
+    """(built, why an existing template was rebuilt, the run its marker names)."""
     deadline = time.monotonic() + timeout
     stale = None
     while True:
@@ -136,7 +150,7 @@ def _ensure_locked(
         if not exists:
             with progress.reporting(f"building template {name} ({spec.migrator.name})", report):
                 _build(conn, admin_url, spec, name, run_id=run_id)
-            return True, stale
+            return True, stale, run_id
         if marker is None or marker.kind != "template":
             raise TemplateBuildFailed(
                 f"Database {name!r} exists on {urls.describe(admin_url)} but pgstack did not "
@@ -152,7 +166,7 @@ def _ensure_locked(
             if stale is None:  # verify once; a rebuilt template holds what the files say
                 stale = mismatch(conn, admin_url, spec, name, run_id=run_id, private=private)
             if stale is None:
-                return False, None
+                return False, None, marker.run
             janitor.drop_owned(conn, name, run=marker.run)
             continue
         if marker.run in live_runs(conn) and marker.run != run_id:
