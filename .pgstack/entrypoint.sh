@@ -2,7 +2,7 @@
 # The test runner's entrypoint (Dockerfile.test): credentials from Compose secrets, then
 # pytest, whose pgstack plugin waits for the services (real queries), builds the migrated
 # template once and gives each xdist worker its own copy. pytest's exit code is the
-# container's. One Python process: a `pgstack prepare` first would add an interpreter start.
+# container's. The template build starts beside pytest (below), not before it.
 #   entrypoint.sh [pytest args]     the suite (docker compose run --rm tests)
 #   entrypoint.sh --stay-up         the devcontainer: no tests, keep running (below)
 set -eu
@@ -74,6 +74,22 @@ cpu_limit() {  # whole CPUs of the quota, rounded up; nothing when unlimited
     echo $(((quota + period - 1) / period))
 }
 workers="${PYTEST_WORKERS:-$(cpu_limit)}"
+
+# The template build starts now, in the background, while pytest imports the project (a
+# `pgstack prepare` first would make pytest wait for it): pytest's pgstack then waits for
+# that build's lock and reuses the template, and its header says which run built it. Its
+# output is dropped: should it fail, pytest builds the template itself and reports why. Not
+# with options that give pytest another template, or none.
+early_template=yes
+for arg in "$@"; do
+    case "$arg" in --no-pgstack | --ds | --ds=* | --no-migrations | --nomigrations | --create-db)
+        early_template=no ;;
+    esac
+done
+if [ "$early_template" = yes ]; then
+    # A subshell, so that the build is not pytest's child: init (`init: true`) reaps it.
+    (python -m pgstack.cli prepare >/dev/null 2>&1 &)
+fi
 
 # pytest, minus the interpreter's teardown at the end (pytest-then-exit.py).
 exec python /app/.pgstack/pytest-then-exit.py -n "${workers:-auto}" "$@"

@@ -74,8 +74,11 @@ def test_suite_passes_and_down_leaves_nothing(project):
     summary = re.search(r"(\d+) passed", result.stdout)
     assert summary and int(summary.group(1)) >= 150, tail(result)
     assert " failed" not in result.stdout and " skipped" not in result.stdout
-    # pgstack built the template in the runner (the header), on the fresh stack's db...
-    assert re.search(r"template pgstack_tpl_\w+ \(built\)", result.stdout), tail(result)
+    # The runner built the template (the header: pytest, or the early build beside it), on
+    # the fresh stack's db...
+    assert re.search(
+        r"template pgstack_tpl_\w+ \((built|reused, built meanwhile by run \w+)\)", result.stdout
+    ), tail(result)
     # ...which started from the cluster made when its image was built (.pgstack/db), not initdb.
     logs = compose(project, "logs", "db")
     assert logs.returncode == 0 and "ready to accept connections" in logs.stdout, tail(logs)
@@ -116,6 +119,29 @@ def test_db_applies_the_secret_at_start_and_initialises_other_settings(project, 
     assert result.returncode == 0, tail(result)
     assert re.search(r"\d+ passed", result.stdout), tail(result)
     assert (FULL_INIT in logs) == (setting == "another POSTGRES_DB"), logs[-3000:]
+
+
+# Imported by pytest as a plugin (-p), before pgstack's own start: pytest reaches the
+# template only after the build the entrypoint started beside it has ended.
+SLOW_START = "import time\n\ntime.sleep(4)\n"
+
+
+def test_the_template_build_starts_beside_pytest(project):
+    """The entrypoint starts `pgstack prepare` in the background before pytest: a pytest
+    that starts late finds the template of the fresh stack's db built already."""
+    extra = Path(tempfile.mkdtemp(prefix="pgstack-e2e-"))
+    try:
+        (extra / "slow_start.py").write_text(SLOW_START)
+        for path in (extra, extra / "slow_start.py"):
+            path.chmod(0o755)  # readable by the runner's non-root user
+        result = compose(
+            project, "run", "--rm", "-v", f"{extra}:/extra:ro", "-e", "PYTHONPATH=/extra",
+            "tests", "-p", "slow_start", "-n", "0", "-k", "health",
+        )  # fmt: skip
+    finally:
+        shutil.rmtree(extra, ignore_errors=True)
+    assert result.returncode == 0, tail(result)
+    assert re.search(r"template pgstack_tpl_\w+ \(reused\)", result.stdout), tail(result)
 
 
 def test_a_failing_test_fails_the_run(project):

@@ -11,6 +11,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -375,3 +376,48 @@ def test_each_install_renders_a_runnable_dockerfile(tmp_path, install):
     assert set(compose["services"]) == {"db", "mail", "tests"}
     assert compose["services"]["tests"]["environment"]["WAIT_FOR"] == "mail:1025"
     assert "redis" not in compose["services"]["tests"]["depends_on"]
+
+
+@pytest.mark.parametrize(
+    ("args", "early"),
+    [
+        ([], True),
+        (["-k", "health", "-n", "0"], True),
+        (["--no-pgstack"], False),
+        (["--create-db"], False),
+        (["--ds=shop.settings_other"], False),
+        (["--no-migrations"], False),
+    ],
+)
+def test_the_entrypoint_starts_the_template_build_beside_pytest(tmp_path, args, early):
+    """`pgstack prepare` in the background, then pytest; not with options that give pytest
+    another template (or none). ``python`` here only notes how it was called."""
+    render(str(builtin_template()), {"project_name": "shop"}, tmp_path / "out", None)
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    log = tmp_path / "calls"
+    fake = bin_dir / "python"
+    fake.write_text('#!/bin/sh\nprintf "%s\\n" "$*" >> "$CALLS"\n')
+    fake.chmod(0o755)
+    env = {
+        "PATH": f"{bin_dir}:/usr/bin:/bin",
+        "CALLS": str(log),
+        "DATABASE_URL": "postgresql://app@db/app_test",
+        "PYTEST_WORKERS": "2",
+    }
+    ran = subprocess.run(
+        ["sh", tmp_path / "out/.pgstack/entrypoint.sh", *args], env=env, check=False, timeout=30
+    )
+    assert ran.returncode == 0
+    pytest_call = " ".join(["/app/.pgstack/pytest-then-exit.py", "-n", "2", *args])
+    prepare_call = "-m pgstack.cli prepare"
+    expected = sorted([pytest_call, prepare_call] if early else [pytest_call])
+    calls: list[str] = []
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:  # the background call may come after pytest's
+        calls = sorted(log.read_text().splitlines())
+        if len(calls) >= len(expected):
+            break
+        time.sleep(0.05)
+    time.sleep(0.2)  # a call that should not come would have come by now
+    assert sorted(log.read_text().splitlines()) == expected
