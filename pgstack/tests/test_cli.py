@@ -137,3 +137,48 @@ def test_psql_options_pass_through_to_psql(project):
     assert shown.stdout.strip() == "0", shown.stdout
     on_template = cli(project, "psql", "template", "-At", "-c", "SELECT 41 + 1", env=env)
     assert on_template.stdout.strip() == "42", on_template.stdout + on_template.stderr
+
+
+ENV_FILE_MIGRATION = '''\
+"""A table whose name only the env_file gives."""
+import os
+
+from alembic import op
+
+revision = "0002env"
+down_revision = "0001"
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    op.execute(f"CREATE TABLE {os.environ['ITEMS_ARCHIVE_TABLE']} (id int)")
+
+
+def downgrade():
+    pass
+'''
+
+
+def test_prepare_gives_migrations_the_env_file_as_pytest_does(project):
+    """`pgstack prepare` builds the template pytest would: its migrations see the env_file's
+    variables, as they do under pytest (the compose runner starts prepare beside pytest)."""
+    pyproject = project.path / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text() + 'env_file = ".env.test"\n')
+    (project.path / ".env.test").write_text("ITEMS_ARCHIVE_TABLE=items_archive\n")
+    (project.path / "migrations" / "versions" / "0002env.py").write_text(ENV_FILE_MIGRATION)
+    project.write_test(
+        "test_archive",
+        """
+        from sqlalchemy import text
+
+        def test_archive(db_session):
+            assert db_session.execute(text("SELECT count(*) FROM items_archive")).scalar() == 0
+        """,
+    )
+    prepared = cli(project, "prepare", env={"DATABASE_URL": project.server_url})
+    assert prepared.returncode == 0, prepared.stdout + prepared.stderr
+    assert " built on " in prepared.stdout, prepared.stdout
+    run = project.run()
+    run.assert_outcomes(passed=1)
+    assert any("(reused)" in line for line in run.outlines), run.outlines

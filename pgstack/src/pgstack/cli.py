@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from pgstack import admin, janitor, persistent, target_rules, urls
+from pgstack import admin, environment, janitor, persistent, target_rules, urls
 from pgstack.alias_templates import ensure_alias_templates, template_names
 from pgstack.errors import PgstackError
 from pgstack.inventory import Inventory
@@ -407,6 +407,7 @@ def prepare(settings: Settings) -> None:
 
     if settings.database_url is None:
         _server(settings)  # the same clear error when there is nothing to prepare
+    environment.load_env_file(settings.env_file)  # migrations see what they see under pytest
     run = run_now(settings, report=_report())
     try:
         click.echo(

@@ -78,6 +78,16 @@ def mapped(mapping: Mapping[str, str], url: str, redis_url: str | None = None) -
     return {name: _render(spec, values) for name, spec in mapping.items()}
 
 
+def load_env_file(path: Path | None) -> None:
+    """The env_file's lines into this process's environment, never over what is set: the
+    project's own code (env.py, settings modules) sees the same variables under pytest and
+    under `pgstack prepare` (pgstack's settings read the file already)."""
+    if path is not None:
+        from dotenv import load_dotenv
+
+        load_dotenv(path, override=False)
+
+
 def for_command(
     mapping: Mapping[str, str], url_env: str, url: str, redis_url: str | None = None
 ) -> dict[str, str]:

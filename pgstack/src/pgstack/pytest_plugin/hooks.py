@@ -34,7 +34,7 @@ from pgstack.pytest_plugin.state import STATE_KEY, PluginState
 from pgstack.redis_slots import worker_redis_url
 from pgstack.run import start_run
 from pgstack.run_plan import PLAN_ENV, RunPlan, worker_database
-from pgstack.settings import Settings, load_settings, read_pyproject_table
+from pgstack.settings import load_settings, read_pyproject_table
 from pgstack.worker import open_worker
 
 ENABLE_ENV = "PGSTACK_ENABLE"
@@ -60,15 +60,6 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def _project_dir(config: pytest.Config) -> Path:
     inipath = config.inipath
     return inipath.parent if inipath is not None else config.rootpath
-
-
-def _load_env_file(settings: Settings) -> None:
-    """The env_file's lines into this process's environment, for the project's own code
-    (the settings already read them); never over what is set."""
-    if settings.env_file is not None:
-        from dotenv import load_dotenv
-
-        load_dotenv(settings.env_file, override=False)
 
 
 def _worker_plan() -> RunPlan | None:
@@ -129,7 +120,7 @@ def _pytest_django_active(config: pytest.Config) -> bool:
 
 def _start(config: pytest.Config, project_dir: Path) -> None:
     settings = load_settings(project_dir, overrides=_overrides(config))
-    _load_env_file(settings)
+    environment.load_env_file(settings.env_file)
     state = PluginState(True, settings=settings)
     config.stash[STATE_KEY] = state
     config.add_cleanup(lambda: _shutdown(state))
