@@ -379,20 +379,25 @@ def test_each_install_renders_a_runnable_dockerfile(tmp_path, install):
 
 
 @pytest.mark.parametrize(
-    ("args", "early"),
+    ("args", "cpu_max", "early"),
     [
-        ([], True),
-        (["-k", "health", "-n", "0"], True),
-        (["--no-pgstack"], False),
-        (["--create-db"], False),
-        (["--ds=shop.settings_other"], False),
-        (["--no-migrations"], False),
+        ([], "200000 100000", True),
+        (["-k", "health", "-n", "0"], "150000 100000", True),
+        ([], "100000 100000", False),  # one CPU: the two would take turns on it
+        (["--no-pgstack"], "200000 100000", False),
+        (["--create-db"], "200000 100000", False),
+        (["--ds=shop.settings_other"], "200000 100000", False),
+        (["--no-migrations"], "200000 100000", False),
     ],
 )
-def test_the_entrypoint_starts_the_template_build_beside_pytest(tmp_path, args, early):
+def test_the_entrypoint_starts_the_template_build_beside_pytest(tmp_path, args, cpu_max, early):
     """`pgstack prepare` in the background, then pytest; not with options that give pytest
-    another template (or none). ``python`` here only notes how it was called."""
+    another template (or none), nor on one CPU. ``python`` here only notes how it was
+    called; ``cpu_max`` is the container's CPU quota (cgroup v2)."""
     render(str(builtin_template()), {"project_name": "shop"}, tmp_path / "out", None)
+    cgroup = tmp_path / "cgroup"
+    cgroup.mkdir()
+    (cgroup / "cpu.max").write_text(cpu_max + "\n")
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     log = tmp_path / "calls"
@@ -404,6 +409,7 @@ def test_the_entrypoint_starts_the_template_build_beside_pytest(tmp_path, args, 
         "CALLS": str(log),
         "DATABASE_URL": "postgresql://app@db/app_test",
         "PYTEST_WORKERS": "2",
+        "CGROUP_DIR": str(cgroup),
     }
     ran = subprocess.run(
         ["sh", tmp_path / "out/.pgstack/entrypoint.sh", *args], env=env, check=False, timeout=30
