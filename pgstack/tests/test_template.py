@@ -25,6 +25,16 @@ def _template_line(result) -> str:
     return next(line for line in result.outlines if "template pgstack_tpl_" in line)
 
 
+def _template_name(project) -> str:
+    """The name a run of ``project`` gives its template (as the plugin computes it)."""
+    from pgstack.migrators import migrator_for
+    from pgstack.settings import load_settings
+    from pgstack.template_spec import TemplateSpec
+
+    migrator = migrator_for(load_settings(project.path))
+    return TemplateSpec(migrator, None, (), project.path, "pgstack").name()
+
+
 def _template(result) -> tuple[str, str]:
     match = re.search(r"template (pgstack_tpl_\w+) \((built|reused)\)", _template_line(result))
     assert match, result.outlines
@@ -124,15 +134,10 @@ def test_two_alembic_heads_fail_with_the_fix(project):
 @pytest.mark.reliability
 def test_half_built_template_of_dead_run_is_rebuilt(project, admin):
     """A template left in state "building" by a crashed run is dropped and rebuilt."""
-    from pgstack.migrators import migrator_for
     from pgstack.ownership import write_marker
-    from pgstack.settings import load_settings
-    from pgstack.template_spec import TemplateSpec
     from psycopg import sql
 
-    settings = load_settings(project.path)
-    spec = TemplateSpec(migrator_for(settings), None, (), project.path, "pgstack")
-    name = spec.name()
+    name = _template_name(project)
     admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     write_marker(admin, name, Marker(kind="template", run="deadbeef0000", state="building"))
 
@@ -144,13 +149,9 @@ def test_half_built_template_of_dead_run_is_rebuilt(project, admin):
 
 @pytest.mark.reliability
 def test_foreign_database_with_template_name_is_refused(project, admin):
-    from pgstack.migrators import migrator_for
-    from pgstack.settings import load_settings
-    from pgstack.template_spec import TemplateSpec
     from psycopg import sql
 
-    settings = load_settings(project.path)
-    name = TemplateSpec(migrator_for(settings), None, (), project.path, "pgstack").name()
+    name = _template_name(project)
     admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     try:
         project.write_test("test_ok", PASSING)
@@ -166,14 +167,9 @@ def test_foreign_database_with_template_name_is_refused(project, admin):
 def test_a_run_that_waited_for_another_runs_build_names_that_run(project, admin):
     """Two runs at once (the compose runner starts `pgstack prepare` beside pytest): the one
     that waited for the other's build says so, instead of a bare "reused"."""
-    from pgstack.migrators import migrator_for
-    from pgstack.settings import load_settings
-    from pgstack.template_spec import TemplateSpec
-
     project.write_migration("0002slow", "0001", "SELECT pg_sleep(4)")
     project.write_test("test_ok", PASSING)
-    migrator = migrator_for(load_settings(project.path))
-    spec = TemplateSpec(migrator, None, (), project.path, "pgstack")
+    name = _template_name(project)
     builder = subprocess.Popen(
         [sys.executable, "-m", "pgstack.cli", "--project", str(project.path), "prepare"],
         env={**os.environ, "DATABASE_URL": project.server_url},
@@ -185,7 +181,7 @@ def test_a_run_that_waited_for_another_runs_build_names_that_run(project, admin)
         building = False
         deadline = time.monotonic() + 30
         while not building and builder.poll() is None and time.monotonic() < deadline:
-            exists, marker = read_marker(admin, spec.name())
+            exists, marker = read_marker(admin, name)
             building = exists and marker is not None and marker.state == "building"
             time.sleep(0.05)
         assert building, "the first run never started building"
@@ -193,13 +189,13 @@ def test_a_run_that_waited_for_another_runs_build_names_that_run(project, admin)
     finally:
         built_output = builder.communicate(timeout=60)[0]
     assert builder.returncode == 0, built_output
-    assert f"template {spec.name()} built" in built_output, built_output
+    assert f"template {name} built" in built_output, built_output
     waiting.assert_outcomes(passed=1)
     line = _template_line(waiting)
-    match = re.search(rf"template {spec.name()} \(reused, built meanwhile by run (\w+)\)", line)
+    match = re.search(rf"template {name} \(reused, built meanwhile by run (\w+)\)", line)
     assert match, line
-    exists, marker = read_marker(admin, spec.name())
+    exists, marker = read_marker(admin, name)
     assert exists and marker is not None and marker.run == match.group(1)
 
     # The next run found it complete: a plain reuse.
-    assert _template(project.run()) == (spec.name(), "reused")
+    assert _template(project.run()) == (name, "reused")

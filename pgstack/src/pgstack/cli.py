@@ -414,8 +414,8 @@ def prepare(settings: Settings) -> None:
             f"pgstack: template {run.plan.template} {run.template_state} on "
             f"{urls.describe(run.plan.admin_url)}"
         )
-        if run.template_stale is not None:
-            click.echo(f"pgstack: {stale_note(run.plan.template, run.template_stale)}")
+        if run.template.stale is not None:
+            click.echo(f"pgstack: {stale_note(run.plan.template, run.template.stale)}")
     finally:
         run.close()
 

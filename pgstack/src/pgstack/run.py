@@ -23,7 +23,7 @@ from pgstack.run_plan import FROM_ENV, RunPlan
 from pgstack.server_lost import note_gone_at_end
 from pgstack.servers.postgres import EmbeddedPostgres
 from pgstack.settings import Settings
-from pgstack.template import ensure_template, template_state
+from pgstack.template import TemplateResult, ensure_template
 
 
 @dataclass
@@ -33,16 +33,14 @@ class Run:
     plan: RunPlan
     launch: Launch
     lease: RunLease
+    template: TemplateResult  # built, reused or rebuilt, and why
     timings: dict[str, float] = field(default_factory=dict)  # seconds since launch
-    template_built: bool = False
-    template_stale: str | None = None  # why a complete template was rebuilt (TemplateResult)
-    template_built_by: str | None = None  # the run that built it while this one waited
     collected: list[str] = field(default_factory=list)  # dead runs' databases dropped
     _closed: bool = False
 
     @property
     def template_state(self) -> str:
-        return template_state(self.template_built, self.template_stale, self.template_built_by)
+        return self.template.state
 
     @property
     def postgres(self) -> EmbeddedPostgres | None:
@@ -60,7 +58,7 @@ class Run:
         try:
             if self.postgres is None:
                 janitor.drop_run(self.lease.connection, self.plan.prefix, self.plan.run_id)
-            elif self.template_built and self.postgres.cache_key is not None:
+            elif self.template.built and self.postgres.cache_key is not None:
                 cache = _only_templates_left(self.lease.connection, self.plan)
         except psycopg.OperationalError as exc:
             note_gone_at_end(
@@ -151,16 +149,7 @@ def start_run(
             redis_dbs=redis_dbs,
             alias_templates=alias_templates,
         )
-        return Run(
-            plan,
-            launch,
-            lease,
-            timings,
-            template.built,
-            template.stale,
-            template.built_by,
-            collected=collected,
-        )
+        return Run(plan, launch, lease, template, timings, collected=collected)
     except BaseException:
         if lease is not None:
             lease.close()

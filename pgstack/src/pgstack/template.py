@@ -45,16 +45,14 @@ class TemplateResult:
 
     @property
     def state(self) -> str:
-        return template_state(self.built, self.stale, self.built_by)
-
-
-def template_state(built: bool, stale: str | None, built_by: str | None = None) -> str:
-    """``built``, ``reused``, ``rebuilt`` or who built it meanwhile: what run headers show."""
-    if stale is not None:
-        return "rebuilt"
-    if built:
-        return "built"
-    return f"reused, built meanwhile by run {built_by}" if built_by is not None else "reused"
+        """``built``, ``reused``, ``rebuilt`` or who built it meanwhile: what run headers show."""
+        if self.stale is not None:
+            return "rebuilt"
+        if self.built:
+            return "built"
+        if self.built_by is not None:
+            return f"reused, built meanwhile by run {self.built_by}"
+        return "reused"
 
 
 def ensure_template(
@@ -92,7 +90,7 @@ def ensure_template(
             )
         finally:
             session.execute("SELECT pg_advisory_unlock(%s, %s)", (admin.LOCK_NAMESPACE, key))
-    built_by = marker_run if incomplete and not built and stale is None else None
+    built_by = marker_run if incomplete and not built else None
     return TemplateResult(name, built, time.monotonic() - started, stale, built_by)
 
 
@@ -108,16 +106,17 @@ def stale_note(name: str, stale: str) -> str:
 def _lock(conn: psycopg.Connection, key: int, name: str, admin_url: str, timeout: float) -> bool:
     """Take the template's lock; True when another run held it while the template was not
     complete (so that run was building it)."""
-    incomplete: list[bool] = []
+    incomplete: bool | None = None  # what the holder found, looked at the first time only
 
     def acquire() -> None:
+        nonlocal incomplete
         row = conn.execute(
             "SELECT pg_try_advisory_lock(%s, %s)", (admin.LOCK_NAMESPACE, key)
         ).fetchone()
         if not (row and row[0]):
-            if not incomplete:  # the first time only: what the holder found
+            if incomplete is None:
                 exists, marker = read_marker(conn, name)
-                incomplete.append(not exists or marker is None or marker.state != "complete")
+                incomplete = not exists or marker is None or marker.state != "complete"
             # not a PgstackError: wait_until retries it until the deadline
             raise BlockingIOError("another run is building this template")
 
@@ -128,7 +127,7 @@ def _lock(conn: psycopg.Connection, key: int, name: str, admin_url: str, timeout
         fix="Another test run holds it while it migrates; wait for it, or stop it.",
         interval=0.05,
     )
-    return bool(incomplete and incomplete[0])
+    return bool(incomplete)
 
 
 def _ensure_locked(

@@ -52,8 +52,8 @@ def header_lines(plan: RunPlan, run: Run) -> list[str]:
         lines.append(
             f"pgstack: Redis {urls.masked(plan.redis_url)}, databases {dbs} (held for this run)"
         )
-    if run.template_stale is not None:
-        lines.append(f"pgstack: {stale_note(plan.template, run.template_stale)}")
+    if run.template.stale is not None:
+        lines.append(f"pgstack: {stale_note(plan.template, run.template.stale)}")
     if run.collected:
         lines.append(f"pgstack: dropped leftovers of dead runs: {', '.join(run.collected)}")
     return lines
@@ -70,7 +70,7 @@ def ready_line(run: Run) -> str:
     how = ""
     if run.postgres is not None and run.postgres.from_cache:
         how = ", found in the migrated cluster a previous run left"
-    elif run.postgres is not None and run.template_built and run.postgres.cache_key:
+    elif run.postgres is not None and run.template.built and run.postgres.cache_key:
         how = ", its cluster is kept for the next run"
     return (
         f"pgstack: ready in {template:.2f} s: pytest start-up {startup:.2f} s (the servers "
