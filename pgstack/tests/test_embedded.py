@@ -137,6 +137,17 @@ def test_embedded_run_end_to_end(project):
     assert not data_dir.exists()
     with pytest.raises(psycopg.OperationalError):
         psycopg.connect(f"postgresql://postgres@127.0.0.1:{port}/postgres", connect_timeout=2)
+    ready = next(line for line in result.outlines if line.startswith("pgstack: ready in"))
+    assert "pytest start-up" in ready and "(postgres started meanwhile)" in ready, ready
+
+
+def test_the_header_says_no_server_started_when_the_run_found_one(project):
+    """A server from DATABASE_URL (or `pgstack up`) did not boot during pytest's start-up."""
+    project.write_test("test_ok", "def test_ok(db_connection):\n    pass\n")
+    result = project.run("-n", "0")
+    result.assert_outcomes(passed=1)
+    ready = next(line for line in result.outlines if line.startswith("pgstack: ready in"))
+    assert "pytest start-up" in ready and "meanwhile" not in ready, ready
 
 
 NORMAL_USER = "pgstack-tester"

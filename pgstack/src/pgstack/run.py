@@ -91,7 +91,8 @@ def start_run(
     """
     settings = launch.settings
     # Seconds since launch: "configured" is when pytest had loaded the project's conftest
-    # files and plugins (the servers started meanwhile), the rest when each phase ended.
+    # files and plugins (servers this run started booted meanwhile), the rest when each
+    # phase ended.
     timings: dict[str, float] = {"configured": time.monotonic() - launch.started}
     lease: RunLease | None = None
     try:

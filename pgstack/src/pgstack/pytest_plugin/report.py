@@ -61,20 +61,27 @@ def header_lines(plan: RunPlan, run: Run) -> list[str]:
 
 def ready_line(run: Run) -> str:
     """Each phase named for what it is: pytest's own start-up (conftest files, plugins) is
-    not PostgreSQL's, even though the servers started during it."""
+    not PostgreSQL's, even though the servers this run started booted during it (and a
+    server it found, such as ``pgstack up``'s, did not start at all)."""
     t = run.timings
     startup = t.get("configured", 0.0)
     postgres = t.get("postgres", startup)
     redis = t.get("redis", postgres)
     template = t.get("template", redis)
+    started = [
+        name
+        for name, server in (("postgres", run.postgres), ("redis", run.launch.redis))
+        if server is not None
+    ]
+    meanwhile = f" ({' and '.join(started)} started meanwhile)" if started else ""
     how = ""
     if run.postgres is not None and run.postgres.from_cache:
         how = ", found in the migrated cluster a previous run left"
     elif run.postgres is not None and run.template.built and run.postgres.cache_key:
         how = ", its cluster is kept for the next run"
     return (
-        f"pgstack: ready in {template:.2f} s: pytest start-up {startup:.2f} s (the servers "
-        f"started meanwhile), then waited {postgres - startup:.2f} s for postgres and "
+        f"pgstack: ready in {template:.2f} s: pytest start-up {startup:.2f} s{meanwhile}, "
+        f"then waited {postgres - startup:.2f} s for postgres and "
         f"{redis - postgres:.2f} s for redis, template {template - redis:.2f} s{how}"
     )
 
