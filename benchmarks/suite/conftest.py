@@ -11,8 +11,11 @@ sqlite             sqlite3 in memory, schema created per test
 Async variants (test_small_async.py, `adb`; one session-scoped event loop, as a fast async
 suite runs):
 async-floor-psycopg      no isolation: one psycopg AsyncConnection (autocommit) for the run
+async-fixture-psycopg    the same through a function-scoped async fixture that undoes
+                         nothing: what pytest-asyncio alone costs per test and fixture
 async-rollback-psycopg   pgstack's async_db_connection
 async-floor-asyncpg      no isolation: one asyncpg connection for the run
+async-fixture-asyncpg    the same through a function-scoped async fixture (as above)
 async-rollback-asyncpg   pgstack's asyncpg_connection
 """
 
@@ -104,6 +107,19 @@ elif VARIANT == "async-floor-psycopg":
         yield conn
         await conn.close()
 
+elif VARIANT == "async-fixture-psycopg":
+    import pytest_asyncio
+
+    @pytest_asyncio.fixture(scope="session", loop_scope="session")
+    async def _shared_async(database_url):
+        conn = await psycopg.AsyncConnection.connect(database_url, autocommit=True)
+        yield conn
+        await conn.close()
+
+    @pytest_asyncio.fixture
+    async def adb(_shared_async):
+        yield _shared_async
+
 elif VARIANT == "async-rollback-psycopg":
 
     @pytest.fixture
@@ -120,7 +136,24 @@ elif VARIANT == "async-floor-asyncpg":
         yield conn
         await conn.close()
 
+elif VARIANT == "async-fixture-asyncpg":
+    import asyncpg
+    import pytest_asyncio
+
+    @pytest_asyncio.fixture(scope="session", loop_scope="session")
+    async def _shared_async(database_url):
+        conn = await asyncpg.connect(database_url)
+        yield conn
+        await conn.close()
+
+    @pytest_asyncio.fixture
+    async def adb(_shared_async):
+        yield _shared_async
+
 elif VARIANT == "async-rollback-asyncpg":
+    # Imported at collection, as the floor's conftest and any asyncpg app under test do
+    # (pgstack imports it lazily, inside the timed span otherwise: ~25 ms once).
+    import asyncpg
 
     @pytest.fixture
     def adb(asyncpg_connection):
