@@ -475,7 +475,7 @@ def async_targets(aio: dict[str, Figure]) -> list:
 def targets(iso: dict[str, Figure], start: dict[str, Figure], scale: dict[str, Figure]) -> list:
     floor, rollback = iso["floor"].median, iso["rollback"].median
     pp, fresh = iso["pytest-postgresql"].median, iso["fresh"].median
-    clone = iso["clone-floor"].median
+    fresh_floor = iso["clone-floor"].median  # the server's own throughput for that work
     speedup = scale["1"].median / scale["2"].median
     base = start["suite_floor"].median
     cold, warm = start["suite_cold"].median, start["suite_warm"].median
@@ -498,7 +498,8 @@ def targets(iso: dict[str, Figure], start: dict[str, Figure], scale: dict[str, F
         ("rollback within 1.3× of the floor", f"{rollback / floor:.2f}×", rollback / floor <= 1.3),
         ("rollback ≥ 25× faster than pytest-postgresql",
          f"{pp / rollback:.0f}×", pp / rollback >= 25),
-        ("fresh clone ≤ 15 ms per test", f"{fresh:.1f} ms (floor {clone:.1f} ms)", fresh <= 15),
+        ("fresh clone ≤ 15 ms per test",
+         f"{fresh:.1f} ms (floor {fresh_floor:.1f} ms: {fresh / fresh_floor:.2f}×)", fresh <= 15),
         ("cold start to first test ≤ 1.0 s (small suite, embedded)",
          f"{cold:.2f} s (pgstack's share {cold - base:.2f} s)", cold <= 1.0),
         ("warm start ≤ 0.2 s (pgstack's share of the small suite's start, `pgstack up`)",
