@@ -563,9 +563,10 @@ def write_report(sections: dict[str, dict[str, Figure]], gap: dict, info: dict) 
         f"## Per-test isolation, async ({N_TESTS} tests, the same, as async tests; one process)",
         "",
         "pytest-asyncio, one session-scoped event loop; each floor is one connection for the "
-        "run with nothing undone. The bare fixture rows hand the same connection to each test "
-        "through a function-scoped async fixture: what pytest-asyncio itself costs per test, "
-        "which any per-test async fixture pays. The rollback fixtures end each test with "
+        "run with nothing undone, handed to each test by a plain function-scoped fixture (as "
+        "the sync floor is). The bare fixture rows hand it over through a function-scoped "
+        "async fixture instead: what pytest-asyncio's per-test set-up costs on its own, which "
+        "any per-test async fixture pays. The rollback fixtures end each test with "
         "`ROLLBACK; BEGIN` in one round trip.",
         "",
         "| variant | ms per test | range | × its floor |",

@@ -10,13 +10,14 @@ sqlite             sqlite3 in memory, schema created per test
 
 Async variants (test_small_async.py, `adb`; one session-scoped event loop, as a fast async
 suite runs):
-async-floor-psycopg      no isolation: one psycopg AsyncConnection (autocommit) for the run
+async-floor-psycopg      no isolation: one psycopg AsyncConnection (autocommit) for the run,
+                         handed to each test by a plain function-scoped fixture (as `floor`)
 async-fixture-psycopg    the same through a function-scoped async fixture that undoes
-                         nothing: what pytest-asyncio alone costs per test and fixture
+                         nothing: what pytest-asyncio's per-test set-up costs on its own
 async-rollback-psycopg   pgstack's async_db_connection
-async-floor-asyncpg      no isolation: one asyncpg connection for the run
-async-fixture-asyncpg    the same through a function-scoped async fixture (as above)
-async-rollback-asyncpg   pgstack's asyncpg_connection
+async-floor-asyncpg      the same three with asyncpg; its rollback is pgstack's
+async-fixture-asyncpg    asyncpg_connection
+async-rollback-asyncpg
 """
 
 from __future__ import annotations
@@ -98,66 +99,51 @@ elif VARIANT == "sqlite":
         yield conn
         conn.close()
 
-elif VARIANT == "async-floor-psycopg":
+elif VARIANT.startswith("async-"):
     import pytest_asyncio
 
+    _, KIND, DRIVER = VARIANT.split("-")
+    if DRIVER == "asyncpg":
+        # Imported at collection by every asyncpg variant, as an asyncpg app's conftest
+        # does (pgstack imports it on first use: ~25 ms inside the timed span otherwise).
+        import asyncpg
+
     @pytest_asyncio.fixture(scope="session", loop_scope="session")
-    async def adb(database_url):
-        conn = await psycopg.AsyncConnection.connect(database_url, autocommit=True)
+    async def shared_async(database_url):
+        if DRIVER == "asyncpg":
+            conn = await asyncpg.connect(database_url)
+        else:
+            conn = await psycopg.AsyncConnection.connect(database_url, autocommit=True)
         yield conn
         await conn.close()
 
-elif VARIANT == "async-fixture-psycopg":
-    import pytest_asyncio
+    # Each variant's `adb` is one function-scoped fixture, as `db` is in the sync ones.
+    if KIND == "floor":
 
-    @pytest_asyncio.fixture(scope="session", loop_scope="session")
-    async def _shared_async(database_url):
-        conn = await psycopg.AsyncConnection.connect(database_url, autocommit=True)
-        yield conn
-        await conn.close()
+        @pytest.fixture
+        def adb(shared_async):
+            return shared_async
 
-    @pytest_asyncio.fixture
-    async def adb(_shared_async):
-        yield _shared_async
+    elif KIND == "fixture":
 
-elif VARIANT == "async-rollback-psycopg":
+        @pytest_asyncio.fixture
+        async def adb(shared_async):
+            yield shared_async
 
-    @pytest.fixture
-    def adb(async_db_connection):
-        return async_db_connection
+    elif VARIANT == "async-rollback-psycopg":
 
-elif VARIANT == "async-floor-asyncpg":
-    import asyncpg
-    import pytest_asyncio
+        @pytest.fixture
+        def adb(async_db_connection):
+            return async_db_connection
 
-    @pytest_asyncio.fixture(scope="session", loop_scope="session")
-    async def adb(database_url):
-        conn = await asyncpg.connect(database_url)
-        yield conn
-        await conn.close()
+    elif VARIANT == "async-rollback-asyncpg":
 
-elif VARIANT == "async-fixture-asyncpg":
-    import asyncpg
-    import pytest_asyncio
+        @pytest.fixture
+        def adb(asyncpg_connection):
+            return asyncpg_connection
 
-    @pytest_asyncio.fixture(scope="session", loop_scope="session")
-    async def _shared_async(database_url):
-        conn = await asyncpg.connect(database_url)
-        yield conn
-        await conn.close()
-
-    @pytest_asyncio.fixture
-    async def adb(_shared_async):
-        yield _shared_async
-
-elif VARIANT == "async-rollback-asyncpg":
-    # Imported at collection, as the floor's conftest and any asyncpg app under test do
-    # (pgstack imports it lazily, inside the timed span otherwise: ~25 ms once).
-    import asyncpg
-
-    @pytest.fixture
-    def adb(asyncpg_connection):
-        return asyncpg_connection
+    else:
+        raise pytest.UsageError(f"unknown BENCH_VARIANT {VARIANT!r}")
 
 else:
     raise pytest.UsageError(f"unknown BENCH_VARIANT {VARIANT!r}")
