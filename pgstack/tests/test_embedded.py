@@ -83,6 +83,41 @@ def test_wheel_binaries_work_from_a_private_folder(shm_dir, tmp_path):
         server.stop()
 
 
+def test_one_private_copy_per_binary_not_per_venv(shm_dir, tmp_path):
+    """As root, binaries the server account cannot reach are copied into pgstack's folder.
+    The same wheel in two venvs (two paths, two mtimes: two fresh checkouts) must share one
+    copy: keyed by path, every new venv added another that nothing removed."""
+    import importlib.util
+    import shutil
+
+    from pgstack.accounts import unprivileged_account
+    from pgstack.private_dirs import base_dir
+    from pgstack.servers.binaries import find_redis_server, reachable_bin
+    from pgstack.servers.redis import _reachable_binary
+
+    run_as = unprivileged_account()
+    base = base_dir(shm_dir)
+    spec = importlib.util.find_spec("pgserver")
+    assert spec is not None and spec.origin is not None, "pgserver is a dev dependency"
+    package = Path(spec.origin).parent
+    redis, postgres = [], []
+    for venv in ("one", "two"):
+        site = tmp_path / venv / "site"
+        site.mkdir(parents=True)
+        shutil.copy(find_redis_server(None), site / "redis-server")  # a new mtime each
+        shutil.copytree(package, site / "pgserver", symlinks=True)
+        shutil.copytree(package.parent / "pgserver.libs", site / "pgserver.libs")
+        redis.append(_reachable_binary(site / "redis-server", run_as, base))
+        postgres.append(reachable_bin(site / "pgserver" / "pginstall" / "bin", run_as, base))
+    if run_as is None:  # not root: the server runs as us, from where the binaries are
+        assert redis[0].is_relative_to(tmp_path) and postgres[0].is_relative_to(tmp_path)
+        return
+    assert redis[0] == redis[1] and redis[0].is_relative_to(base), redis
+    assert postgres[0] == postgres[1] and postgres[0].is_relative_to(base), postgres
+    assert len(list(base.glob("pgstack-redisbin-*"))) == 1
+    assert len(list(base.glob("pgstack-pginstall-*"))) == 1
+
+
 def test_sweep_removes_folders_of_dead_owners_only(tmp_path):
     dead = tmp_path / (DIR_PREFIX + "dead")
     dead.mkdir()

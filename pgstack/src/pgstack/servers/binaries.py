@@ -130,7 +130,13 @@ def reachable_bin(bin_dir: Path, run_as: RunAs | None, cache_root: Path) -> Path
         if libs.is_dir():
             shutil.copytree(libs, staging / libs.name, symlinks=True)
 
-    stamp = f"{install.resolve()}:{(bin_dir / 'postgres').stat().st_mtime_ns}"
+    # The server's bytes, and the libraries beside it (extensions) by name and size.
+    libs = sorted(
+        f"{path.relative_to(install)}:{path.stat().st_size}"
+        for path in (install / "lib").rglob("*")
+        if path.is_file()
+    )
+    stamp = "|".join([content_stamp(bin_dir / "postgres"), *libs])
     target = cached_copy(cache_root, "pginstall", stamp, fill)
     return target / package.name / install.name / "bin"
 
@@ -141,6 +147,16 @@ def can_run(binary: Path, run_as: RunAs) -> bool:
         return run_tool([binary, "--version"], run_as=run_as).returncode == 0
     except PermissionError:  # exec itself refused: a parent folder is closed to the account
         return False
+
+
+def content_stamp(binary: Path) -> str:
+    """What a copy of ``binary`` is keyed by: its bytes, not its path or mtime, so the same
+    wheel in every venv and fresh checkout shares one copy instead of adding one each."""
+    digest = hashlib.sha256()
+    with open(binary, "rb") as file:
+        for block in iter(lambda: file.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def cached_copy(cache_root: Path, kind: str, stamp: str, fill: Callable[[Path], object]) -> Path:

@@ -23,6 +23,7 @@ from pgstack.servers import folders
 from pgstack.servers.binaries import (
     cached_copy,
     can_run,
+    content_stamp,
     find_redis_server,
 )
 from pgstack.servers.process import EmbeddedServer, ServerProcess
@@ -124,9 +125,11 @@ def _reachable_binary(binary: Path, run_as: RunAs | None, base: Path) -> Path:
     """
     if run_as is None or can_run(binary, run_as):
         return binary
-    stamp = f"{binary.resolve()}:{binary.stat().st_mtime_ns}"
     folder = cached_copy(
-        base, "redisbin", stamp, lambda staging: shutil.copy2(binary, staging / "redis-server")
+        base,
+        "redisbin",
+        content_stamp(binary),
+        lambda staging: shutil.copy2(binary, staging / "redis-server"),
     )
     return folder / "redis-server"
 
