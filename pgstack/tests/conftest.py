@@ -360,3 +360,25 @@ def cli_in(folder: Path, *args: str, env: dict[str, str] | None = None):
         timeout=120,
         check=False,
     )
+
+
+# A migration that needs a variable only the project's env_file gives.
+ENV_FILE_MIGRATION = '''\
+"""A table whose name only the env_file gives."""
+import os
+
+from alembic import op
+
+revision = "0002env"
+down_revision = "0001"
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    op.execute(f"CREATE TABLE {os.environ['ITEMS_ARCHIVE_TABLE']} (id int)")
+
+
+def downgrade():
+    pass
+'''

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import psycopg
 import pytest
-from conftest import Project, cli, cli_in
+from conftest import ENV_FILE_MIGRATION, Project, cli, cli_in
 from pgstack.ownership import Marker, write_marker
 from pgstack.servers.process import pid_running
 
@@ -137,27 +137,6 @@ def test_psql_options_pass_through_to_psql(project):
     assert shown.stdout.strip() == "0", shown.stdout
     on_template = cli(project, "psql", "template", "-At", "-c", "SELECT 41 + 1", env=env)
     assert on_template.stdout.strip() == "42", on_template.stdout + on_template.stderr
-
-
-ENV_FILE_MIGRATION = '''\
-"""A table whose name only the env_file gives."""
-import os
-
-from alembic import op
-
-revision = "0002env"
-down_revision = "0001"
-branch_labels = None
-depends_on = None
-
-
-def upgrade():
-    op.execute(f"CREATE TABLE {os.environ['ITEMS_ARCHIVE_TABLE']} (id int)")
-
-
-def downgrade():
-    pass
-'''
 
 
 def test_prepare_gives_migrations_the_env_file_as_pytest_does(project):

@@ -8,7 +8,7 @@ import subprocess
 import sys
 import textwrap
 
-from conftest import cli
+from conftest import ENV_FILE_MIGRATION, cli
 from pgstack.wait import wait_until
 
 SHOW = (
@@ -41,6 +41,25 @@ def test_exit_status_passes_through_and_the_clone_is_dropped(project, admin):
         assert not _exists(admin, name)  # dropped after the command
     template = result.stderr.split("template ")[1].split()[0]
     assert _exists(admin, template)  # the template stays for the next run
+
+
+def test_the_env_file_reaches_the_migrations_and_the_command(project):
+    """As under pytest and `pgstack prepare`: a migration that needs an env_file variable
+    builds, and the command sees the variable too (the environment still wins)."""
+    pyproject = project.path / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text() + 'env_file = ".env.test"\n')
+    (project.path / ".env.test").write_text("ITEMS_ARCHIVE_TABLE=items_archive\nMODE=file\n")
+    (project.path / "migrations" / "versions" / "0002env.py").write_text(ENV_FILE_MIGRATION)
+    show = (
+        "import os, psycopg\n"
+        "with psycopg.connect(os.environ['DATABASE_URL']) as conn:\n"
+        "    conn.execute('SELECT count(*) FROM items_archive')\n"
+        "print(os.environ['ITEMS_ARCHIVE_TABLE'], os.environ['MODE'])\n"
+    )
+    env = {"DATABASE_URL": project.server_url, "MODE": "environment"}
+    result = cli(project, "run", "--", sys.executable, "-c", show, env=env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.split() == ["items_archive", "environment"], result.stdout
 
 
 def test_unittest_suite_runs_on_its_own_database(project):

@@ -41,7 +41,11 @@ def run_wrapped(
     report: StreamReport | None = None,
 ) -> int:
     """Run ``argv`` with the run's own database; return its exit status. ``report``: where
-    a long template build shows its progress."""
+    a long template build shows its progress.
+
+    The ``env_file`` is loaded first, as under pytest: the migrations and the command see
+    its variables (the environment still wins)."""
+    environment.load_env_file(settings.env_file)
     run = run_now(settings, report=report)
     try:
         worker = open_worker(run.plan, "main")
