@@ -431,7 +431,8 @@ def run_command(settings: Settings, command: tuple[str, ...]) -> None:
 
     The servers start (or the running ones are used), the template is built or reused,
     and COMMAND gets a database of its own cloned from it in DATABASE_URL (and libpq's
-    PG*, [tool.pgstack.env], REDIS_URL); it is dropped and the servers stopped after.
+    PG*, [tool.pgstack.env], REDIS_URL), with the env_file loaded as under pytest; it is
+    dropped and the servers stopped after.
     COMMAND's exit status is pgstack's; signals sent to pgstack are passed on to it."""
     from pgstack.wrapped_command import run_wrapped
 
