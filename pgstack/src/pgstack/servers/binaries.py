@@ -7,6 +7,7 @@ Order for Redis: ``PGSTACK_REDIS_BIN`` > ``redis-server`` on PATH > the ``redisl
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import hashlib
 import importlib.util
@@ -130,14 +131,16 @@ def reachable_bin(bin_dir: Path, run_as: RunAs | None, cache_root: Path) -> Path
         if libs.is_dir():
             shutil.copytree(libs, staging / libs.name, symlinks=True)
 
-    # The server's bytes, and the libraries beside it (extensions) by name and size.
-    libs = sorted(
-        f"{path.relative_to(install)}:{path.stat().st_size}"
-        for path in (install / "lib").rglob("*")
-        if path.is_file()
-    )
-    stamp = "|".join([content_stamp(bin_dir / "postgres"), *libs])
-    target = cached_copy(cache_root, "pginstall", stamp, fill)
+    def contents() -> str:
+        """The server's bytes, and the libraries beside it (extensions) by name and size."""
+        libs = sorted(
+            f"{path.relative_to(install)}:{path.stat().st_size}"
+            for path in (install / "lib").rglob("*")
+            if path.is_file()
+        )
+        return "|".join([content_stamp(bin_dir / "postgres"), *libs])
+
+    target = cached_copy(cache_root, "pginstall", bin_dir / "postgres", contents, fill)
     return target / package.name / install.name / "bin"
 
 
@@ -150,8 +153,7 @@ def can_run(binary: Path, run_as: RunAs) -> bool:
 
 
 def content_stamp(binary: Path) -> str:
-    """What a copy of ``binary`` is keyed by: its bytes, not its path or mtime, so the same
-    wheel in every venv and fresh checkout shares one copy instead of adding one each."""
+    """``binary``'s bytes, hashed: what a private copy of it is keyed by."""
     digest = hashlib.sha256()
     with open(binary, "rb") as file:
         for block in iter(lambda: file.read(1 << 20), b""):
@@ -159,17 +161,51 @@ def content_stamp(binary: Path) -> str:
     return digest.hexdigest()
 
 
-def cached_copy(cache_root: Path, kind: str, stamp: str, fill: Callable[[Path], object]) -> Path:
-    """``<cache_root>/pgstack-<kind>-<hash of stamp>``, made once and readable by every
+def cached_copy(
+    cache_root: Path,
+    kind: str,
+    binary: Path,
+    contents: Callable[[], str],
+    fill: Callable[[Path], object],
+) -> Path:
+    """``<cache_root>/pgstack-<kind>-<hash of contents()>``, made once and readable by every
     account that can reach ``cache_root`` (the server account must run what is in it).
+
+    Keyed by what is copied (``contents()``, e.g. ``content_stamp(binary)``), not by where
+    it lies: the same wheel in every venv and fresh checkout shares one copy instead of
+    adding one each. Reading the bytes costs ~20 ms per start, so a link named after
+    ``binary``'s path and mtime remembers which copy it was, and later starts only stat it.
 
     ``fill`` writes into a staging folder that is renamed into place whole, so the folder
     exists only complete; when another process wins the race, its identical copy is kept.
     """
-    key = hashlib.sha256(stamp.encode()).hexdigest()[:12]
-    target = cache_root / f"pgstack-{kind}-{key}"
-    if target.is_dir():
-        return target
+    info = binary.stat()
+    seen = cache_root / f"pgstack-seen-{kind}-{_key(f'{binary.resolve()}:{info.st_mtime_ns}')}"
+    with contextlib.suppress(OSError):
+        name = os.readlink(seen)
+        if "/" not in name and (cache_root / name).is_dir():
+            return cache_root / name
+    target = cache_root / f"pgstack-{kind}-{_key(contents())}"
+    if not target.is_dir():
+        _make_copy(cache_root, target, fill)
+    _remember(seen, target.name)
+    return target
+
+
+def _key(stamp: str) -> str:
+    return hashlib.sha256(stamp.encode()).hexdigest()[:12]
+
+
+def _remember(link: Path, name: str) -> None:
+    """Point ``link`` at ``name`` (whole or not at all; only a speed-up if it fails)."""
+    temporary = link.with_name(f"{link.name}.{os.getpid()}")
+    with contextlib.suppress(OSError):
+        temporary.unlink(missing_ok=True)
+        os.symlink(name, temporary)
+        os.replace(temporary, link)
+
+
+def _make_copy(cache_root: Path, target: Path, fill: Callable[[Path], object]) -> None:
     staging = Path(tempfile.mkdtemp(prefix=f"{target.name}.", dir=cache_root))
     try:
         fill(staging)
@@ -180,4 +216,3 @@ def cached_copy(cache_root: Path, kind: str, stamp: str, fill: Callable[[Path], 
         shutil.rmtree(staging, ignore_errors=True)
         if not target.is_dir():  # not a lost race: a real failure
             raise
-    return target

@@ -128,7 +128,8 @@ def _reachable_binary(binary: Path, run_as: RunAs | None, base: Path) -> Path:
     folder = cached_copy(
         base,
         "redisbin",
-        content_stamp(binary),
+        binary,
+        lambda: content_stamp(binary),
         lambda staging: shutil.copy2(binary, staging / "redis-server"),
     )
     return folder / "redis-server"
