@@ -14,10 +14,11 @@ from __future__ import annotations
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from urllib.parse import urlsplit
 
 import psycopg
 from psycopg import sql
+
+from pgstack import urls  # URL handling only: nothing of pgstack's runs in the timed work
 
 LANES = 6
 PREFIX = "bench_clone_floor"
@@ -40,7 +41,7 @@ def ms_per_test(server: str, tests: int) -> float:
                 name, sql.Identifier(template)
             )
         )
-        clone = urlsplit(server)._replace(path=f"/{PREFIX}_{number}").geturl()
+        clone = urls.with_database(server, f"{PREFIX}_{number}")
         with psycopg.connect(clone, autocommit=True) as test:
             test.execute("INSERT INTO items (name, qty) VALUES (%s, %s)", (f"item-{number}", 1))
             test.execute("SELECT qty FROM items WHERE name = %s", (f"item-{number}",)).fetchone()

@@ -286,23 +286,17 @@ def servers_up() -> Iterator[None]:
         (ROOT / ".venv" / "bin" / "pgstack", "backend"),
         (HERE / ".venv" / "bin" / "pgstack", SUITE),
     ]
-    try:
+
+    def each(action: str, *, check: bool) -> None:
         for pgstack, project in projects:
-            subprocess.run(
-                [pgstack, "--project", project, "up"],
-                cwd=ROOT,
-                check=True,
-                stdout=subprocess.DEVNULL,
-            )
+            command = [pgstack, "--project", project, action]
+            subprocess.run(command, cwd=ROOT, check=check, stdout=subprocess.DEVNULL)
+
+    try:
+        each("up", check=True)
         yield
     finally:
-        for pgstack, project in projects:
-            subprocess.run(
-                [pgstack, "--project", project, "down"],
-                cwd=ROOT,
-                check=False,
-                stdout=subprocess.DEVNULL,
-            )
+        each("down", check=False)
 
 
 def starts() -> dict[str, Figure]:
